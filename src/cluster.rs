@@ -1,0 +1,551 @@
+//! The harness: builds the nodes and the router, and is the public entry point for
+//! proposals, faults, observation and safety checks (the `Cluster` API of API.md).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, unbounded, Sender};
+use parking_lot::Mutex;
+
+use crate::config::{Config, NetConfig};
+use crate::error::{Error, NotLeader};
+use crate::event::{Event, EventKind};
+use crate::membership::Membership;
+use crate::node::{node_seed, Control, Counters, NodeRuntime, NodeShared, Wire};
+use crate::router::{self, RouterHandle};
+use crate::safety::{SafetyChecker, Violation};
+use crate::state_machine::StateMachine;
+use crate::status::Status;
+use crate::storage::{SharedStorage, Storage};
+use crate::trace::Trace;
+use crate::types::{Index, NodeId, Role, Term};
+
+/// A running node thread.
+struct Running<S: StateMachine> {
+    control: Sender<Control<S>>,
+    join: JoinHandle<()>,
+}
+
+/// Everything the harness keeps per node, alive or crashed.
+struct Slot<S: StateMachine> {
+    storage: SharedStorage<S::Command, S::Snapshot>,
+    status: Arc<Mutex<Status>>,
+    counters: Arc<Counters>,
+    incarnation: u64,
+    running: Option<Running<S>>,
+}
+
+/// A cluster of Raft nodes, each on its own OS thread, talking through one router thread.
+///
+/// All methods take `&self`: a `Cluster` can be shared by scoped threads (concurrent
+/// clients, a fault-injecting thread). Dropping it stops every thread.
+pub struct Cluster<S: StateMachine> {
+    config: Config,
+    seed: u64,
+    initial: Membership,
+    trace: Arc<Trace>,
+    checker: Option<Arc<Mutex<SafetyChecker<S::Command>>>>,
+    router: RouterHandle<Wire<S>>,
+    bytes_sent: Arc<AtomicU64>,
+    slots: Mutex<BTreeMap<NodeId, Slot<S>>>,
+    /// Serializes fault operations, so concurrent crash/restart of one node stay ordered.
+    faults: Mutex<()>,
+    next_client: AtomicU64,
+}
+
+impl<S: StateMachine + Default> Cluster<S> {
+    /// A cluster of `nodes` nodes (ids `0..nodes`) with `Config::default()`.
+    pub fn new(nodes: usize) -> Self {
+        Self::with_config(nodes, Config::default())
+    }
+
+    /// A cluster with the given settings; panics with a clear message on an invalid
+    /// `Config` (use [`Cluster::try_with_config`] to get the error instead).
+    pub fn with_config(nodes: usize, config: Config) -> Self {
+        match Self::try_with_config(nodes, config) {
+            Ok(c) => c,
+            Err(e) => panic!("Cluster::with_config: {e}"),
+        }
+    }
+
+    /// A cluster with the given settings, or the reason they cannot work.
+    pub fn try_with_config(nodes: usize, config: Config) -> Result<Self, Error> {
+        config.validate()?;
+        if nodes == 0 {
+            return Err(Error::InvalidConfig("a cluster needs at least one node".into()));
+        }
+        crate::logging::init();
+        let seed = config.seed.unwrap_or_else(rand::random);
+        let trace = Arc::new(Trace::new(
+            config.trace,
+            config.trace_messages,
+            config.trace_capacity,
+        ));
+        trace.note(
+            log::Level::Info,
+            "cluster",
+            &format!("starting {nodes} nodes, seed {seed}"),
+        );
+        let checker = config
+            .check_safety
+            .then(|| Arc::new(Mutex::new(SafetyChecker::new(trace.clone()))));
+        let router = RouterHandle::spawn(config.net.clone(), seed, trace.clone());
+        let cluster = Cluster {
+            initial: Membership::new(0..nodes),
+            config,
+            seed,
+            trace,
+            checker,
+            router,
+            bytes_sent: Arc::new(AtomicU64::new(0)),
+            slots: Mutex::new(BTreeMap::new()),
+            faults: Mutex::new(()),
+            next_client: AtomicU64::new(0),
+        };
+        for id in 0..nodes {
+            cluster.slots.lock().insert(id, cluster.new_slot(id));
+            cluster.start_node(id);
+        }
+        Ok(cluster)
+    }
+
+    fn new_slot(&self, id: NodeId) -> Slot<S> {
+        Slot {
+            storage: Arc::new(Mutex::new(Storage::default())),
+            status: Arc::new(Mutex::new(Status::unknown(id))),
+            counters: Arc::new(Counters::default()),
+            incarnation: 0,
+            running: None,
+        }
+    }
+
+    /// Spawns the thread of node `id` from its storage.
+    fn start_node(&self, id: NodeId) {
+        let mut slots = self.slots.lock();
+        let slot = slots.get_mut(&id).expect("slot exists");
+        slot.incarnation += 1;
+        let shared = NodeShared {
+            storage: slot.storage.clone(),
+            status: slot.status.clone(),
+            counters: slot.counters.clone(),
+            bytes_sent: self.bytes_sent.clone(),
+            trace: self.trace.clone(),
+            checker: self.checker.clone(),
+            router: self.router.sender(),
+        };
+        let seed = node_seed(self.seed, id, slot.incarnation);
+        let runtime = NodeRuntime::<S>::new(
+            id,
+            slot.incarnation,
+            self.config.clone(),
+            self.initial.clone(),
+            shared,
+            seed,
+        );
+        let (inbox_tx, inbox_rx) = unbounded();
+        let (control_tx, control_rx) = unbounded();
+        self.router.control(router::Control::Register(id, inbox_tx));
+        self.router.control(router::Control::SetAlive(id, true));
+        let join = std::thread::Builder::new()
+            .name(format!("raft-n{id}"))
+            .spawn(move || runtime.run(inbox_rx, control_rx))
+            .expect("spawn a node thread");
+        slot.running = Some(Running {
+            control: control_tx,
+            join,
+        });
+    }
+
+    /// Every node ever started and not removed, in id order.
+    pub fn ids(&self) -> Vec<NodeId> {
+        self.slots.lock().keys().copied().collect()
+    }
+
+    /// The seed this run uses (from `Config::seed`, or drawn at start).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The settings the cluster was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A point-in-time view of node `id`. For a crashed node, its persisted term, vote
+    /// and log; for an unknown id, an all-zero status with `alive == false`.
+    pub fn status(&self, id: NodeId) -> Status {
+        self.try_status(id).unwrap_or_else(|_| Status::unknown(id))
+    }
+
+    /// Like [`Cluster::status`], but an unknown id is an error.
+    pub fn try_status(&self, id: NodeId) -> Result<Status, Error> {
+        let slots = self.slots.lock();
+        let slot = slots.get(&id).ok_or(Error::UnknownNode(id))?;
+        let status = slot.status.lock().clone();
+        Ok(status)
+    }
+
+    /// The status of every node, in id order.
+    pub fn statuses(&self) -> Vec<Status> {
+        let slots = self.slots.lock();
+        slots.values().map(|s| s.status.lock().clone()).collect()
+    }
+
+    fn control_of(&self, id: NodeId) -> Option<Sender<Control<S>>> {
+        let slots = self.slots.lock();
+        slots.get(&id)?.running.as_ref().map(|r| r.control.clone())
+    }
+
+    /// Raft's Start(): returns at once with the index the command will occupy if it
+    /// commits and the leader's term; the entry may or may not commit later. A follower,
+    /// a crashed node or an unknown id answers `NotLeader` (with a hint where known).
+    pub fn propose(&self, id: NodeId, command: S::Command) -> Result<(Index, Term), NotLeader> {
+        let Some(control) = self.control_of(id) else {
+            return Err(NotLeader { leader: None });
+        };
+        let (tx, rx) = bounded(1);
+        if control.send(Control::Propose { command, reply: tx }).is_err() {
+            return Err(NotLeader { leader: None });
+        }
+        rx.recv().unwrap_or(Err(NotLeader { leader: None }))
+    }
+
+    /// Runs `f` on node `id`'s state machine, on the node's own thread between two
+    /// steps. `None` while the node is crashed (or unknown).
+    pub fn inspect<R: Send + 'static>(
+        &self,
+        id: NodeId,
+        f: impl FnOnce(&S) -> R + Send + 'static,
+    ) -> Option<R> {
+        let control = self.control_of(id)?;
+        let (tx, rx) = bounded(1);
+        let job = Box::new(move |s: &S| {
+            let _ = tx.send(f(s));
+        });
+        control.send(Control::Inspect(job)).ok()?;
+        rx.recv().ok()
+    }
+
+    /// Asks the leader `from` to hand leadership to `to` (§3.10).
+    pub fn transfer_leader_from(&self, from: NodeId, to: NodeId) -> Result<(), Error> {
+        if !self.slots.lock().contains_key(&to) {
+            return Err(Error::UnknownNode(to));
+        }
+        let control = self.control_of(from).ok_or(Error::NodeCrashed(from))?;
+        let (tx, rx) = bounded(1);
+        control
+            .send(Control::TransferLeader { to, reply: tx })
+            .map_err(|_| Error::NodeCrashed(from))?;
+        rx.recv()
+            .map_err(|_| Error::NodeCrashed(from))?
+            .map_err(Error::NotLeader)
+    }
+
+    // ---- faults --------------------------------------------------------------------
+
+    /// Crashes node `id`: its thread stops and its volatile state is lost; what it
+    /// persisted stays. Crashing a crashed or unknown node does nothing.
+    pub fn crash(&self, id: NodeId) {
+        let _f = self.faults.lock();
+        let running = {
+            let mut slots = self.slots.lock();
+            let Some(slot) = slots.get_mut(&id) else {
+                self.trace.note(log::Level::Warn, "cluster", &format!("crash({id}): no such node"));
+                return;
+            };
+            slot.running.take()
+        };
+        let Some(running) = running else { return };
+        self.router.control(router::Control::SetAlive(id, false));
+        let _ = running.control.send(Control::Crash);
+        let _ = running.join.join();
+        let slots = self.slots.lock();
+        let slot = slots.get(&id).expect("slot exists");
+        let (term, persisted_status) = {
+            let storage = slot.storage.lock();
+            let p = storage.persisted();
+            let mut st = slot.status.lock().clone();
+            st.alive = false;
+            st.role = Role::Follower;
+            st.term = p.hard_state.current_term;
+            st.voted_for = p.hard_state.voted_for;
+            st.leader = None;
+            st.snapshot_index = p.log.snapshot_index();
+            st.last_log_index = p.log.last_index();
+            st.last_log_term = p.log.last_term();
+            (p.hard_state.current_term, st)
+        };
+        *slot.status.lock() = persisted_status;
+        self.trace.record(Some(id), term, None, EventKind::Crashed);
+    }
+
+    /// Restarts node `id` on a fresh thread from its persisted state (term, vote, log,
+    /// snapshot). Restarting a running node crashes it first. Link state is untouched:
+    /// a disconnected node stays disconnected.
+    pub fn restart(&self, id: NodeId) {
+        if !self.slots.lock().contains_key(&id) {
+            self.trace.note(log::Level::Warn, "cluster", &format!("restart({id}): no such node"));
+            return;
+        }
+        self.crash(id);
+        let _f = self.faults.lock();
+        let (term, last) = {
+            let slots = self.slots.lock();
+            let slot = slots.get(&id).expect("checked");
+            let mut storage = slot.storage.lock();
+            if self.config.unsafe_forget_vote_on_restart {
+                storage.forget_vote();
+            }
+            let p = storage.persisted();
+            (p.hard_state.current_term, p.log.last_index())
+        };
+        self.trace.record(Some(id), term, None, EventKind::Restarted { last_log_index: last });
+        self.start_node(id);
+    }
+
+    /// Cuts every link to and from `id`.
+    pub fn disconnect(&self, id: NodeId) {
+        self.router.control(router::Control::SetConnected(id, false));
+        self.trace.record(None, 0, None, EventKind::Disconnected { node: id });
+    }
+
+    /// Same as [`Cluster::disconnect`]: the name raft-rs's harness uses.
+    pub fn isolate(&self, id: NodeId) {
+        self.disconnect(id);
+    }
+
+    /// Restores the links of `id` to the connected peers.
+    pub fn connect(&self, id: NodeId) {
+        self.router.control(router::Control::SetConnected(id, true));
+        self.trace.record(None, 0, None, EventKind::Connected { node: id });
+    }
+
+    /// Only nodes in the same group can talk; a node in no group is alone.
+    pub fn partition(&self, groups: &[&[NodeId]]) {
+        let groups: Vec<Vec<NodeId>> = groups.iter().map(|g| g.to_vec()).collect();
+        self.router.control(router::Control::Partition(groups.clone()));
+        self.trace.record(None, 0, None, EventKind::Partitioned { groups });
+    }
+
+    /// No partition, every node connected again.
+    pub fn heal(&self) {
+        self.router.control(router::Control::Heal);
+        self.trace.record(None, 0, None, EventKind::Healed);
+    }
+
+    /// Changes what the network does to messages from now on.
+    pub fn set_net(&self, net: NetConfig) -> Result<(), Error> {
+        net.validate()?;
+        let text = format!("{net:?}");
+        self.router.control(router::Control::SetNet(net));
+        self.trace.record(None, 0, None, EventKind::NetChanged { net: text });
+        Ok(())
+    }
+
+    // ---- membership ----------------------------------------------------------------
+
+    /// Adds a node to the cluster through the log. Not available yet.
+    pub fn add_node(&self) -> Result<NodeId, Error> {
+        Err(Error::Unsupported(
+            "membership changes are not implemented yet (issue: log compaction and membership)".into(),
+        ))
+    }
+
+    /// Removes a node from the cluster through the log. Not available yet.
+    pub fn remove_node(&self, id: NodeId) -> Result<(), Error> {
+        if !self.slots.lock().contains_key(&id) {
+            return Err(Error::UnknownNode(id));
+        }
+        Err(Error::Unsupported(
+            "membership changes are not implemented yet (issue: log compaction and membership)".into(),
+        ))
+    }
+
+    // ---- observation ---------------------------------------------------------------
+
+    /// Every message node `id` handed to the router.
+    pub fn messages_sent(&self, id: NodeId) -> u64 {
+        let slots = self.slots.lock();
+        slots
+            .get(&id)
+            .map_or(0, |s| s.counters.messages_sent.load(Ordering::Relaxed))
+    }
+
+    /// Messages sent by all nodes together.
+    pub fn total_messages_sent(&self) -> u64 {
+        self.ids().into_iter().map(|i| self.messages_sent(i)).sum()
+    }
+
+    /// An estimate of the bytes all nodes sent (commands counted by their size).
+    pub fn bytes_sent(&self) -> u64 {
+        self.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    /// The structured event trace so far, oldest first.
+    pub fn trace(&self) -> Vec<Event> {
+        self.trace.events()
+    }
+
+    /// The trace handle (for JSON export and the last events).
+    pub fn trace_log(&self) -> &Arc<Trace> {
+        &self.trace
+    }
+
+    /// Every safety violation found so far (empty when the checks are off).
+    pub fn violations(&self) -> Vec<Violation> {
+        self.checker
+            .as_ref()
+            .map(|c| c.lock().violations().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// Panics, printing each violation with the events that led to it, if any safety
+    /// property was broken. Tests call this (and `Drop` in debug builds does not).
+    pub fn assert_safe(&self) {
+        let v = self.violations();
+        if !v.is_empty() {
+            let text: Vec<String> = v.iter().map(|v| v.to_string()).collect();
+            panic!(
+                "{} safety violation(s) (seed {}):\n{}",
+                v.len(),
+                self.seed,
+                text.join("\n")
+            );
+        }
+    }
+
+    /// The node that leads the highest term among live nodes, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.statuses()
+            .into_iter()
+            .filter(|s| s.alive && s.role == Role::Leader)
+            .max_by_key(|s| s.term)
+            .map(|s| s.id)
+    }
+
+    /// Every live node's status, one per line, and the last `n` trace events: what a
+    /// failing test prints.
+    pub fn dump(&self, n: usize) -> String {
+        let mut out = format!("seed {}\n", self.seed);
+        for s in self.statuses() {
+            out.push_str(&format!("  {s}\n"));
+        }
+        out.push_str(&format!("last {n} events:\n"));
+        for e in self.trace.tail(n) {
+            out.push_str(&format!("  {e}\n"));
+        }
+        out
+    }
+
+    /// Waits until `cond` holds of the statuses, checking as they change, or fails
+    /// after `timeout` with the cluster's state.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut cond: impl FnMut(&[Status]) -> bool,
+    ) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if cond(&self.statuses()) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                self.trace.note(
+                    log::Level::Warn,
+                    "cluster",
+                    &format!("gave up waiting for {what} after {timeout:?}\n{}", self.dump(30)),
+                );
+                return Err(Error::Timeout);
+            }
+            std::thread::sleep(crate::node::RETRY_PAUSE);
+        }
+    }
+
+    /// Waits for a live node that leads with a majority of live voters agreeing on its
+    /// term, and returns it.
+    pub fn wait_for_leader(&self, timeout: Duration) -> Result<NodeId, Error> {
+        let mut found = None;
+        self.wait_for("a leader", timeout, |st| {
+            found = st
+                .iter()
+                .filter(|s| s.alive && s.role == Role::Leader)
+                .max_by_key(|s| s.term)
+                .map(|s| s.id);
+            found.is_some()
+        })?;
+        Ok(found.expect("set when the wait succeeded"))
+    }
+
+    /// Proposes `command` to whichever node leads, retrying through elections, and
+    /// waits until at least `replicas` live nodes applied it at its index. Returns the
+    /// index. Fails with `Timeout` (outcome unknown) after `timeout`.
+    pub fn propose_and_wait(
+        &self,
+        command: S::Command,
+        replicas: usize,
+        timeout: Duration,
+    ) -> Result<Index, Error> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let Some(leader) = self.leader() else {
+                std::thread::sleep(crate::node::RETRY_PAUSE);
+                continue;
+            };
+            let Ok((index, term)) = self.propose(leader, command.clone()) else {
+                std::thread::sleep(crate::node::RETRY_PAUSE);
+                continue;
+            };
+            // Wait for it to commit at that index in that term, or for the term to pass.
+            while Instant::now() < deadline {
+                let st = self.statuses();
+                let applied = st.iter().filter(|s| s.alive && s.last_applied >= index).count();
+                if applied >= replicas && self.committed_term(index) == Some(term) {
+                    return Ok(index);
+                }
+                let moved_on = st.iter().any(|s| s.term > term);
+                if moved_on && applied == 0 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        Err(Error::Timeout)
+    }
+
+    /// The term of the entry at `index` on a live node that has committed it.
+    fn committed_term(&self, index: Index) -> Option<Term> {
+        let slots = self.slots.lock();
+        for slot in slots.values() {
+            if slot.running.is_none() || slot.status.lock().commit_index < index {
+                continue;
+            }
+            let storage = slot.storage.lock();
+            if let Some(t) = storage.persisted().log.term_at(index) {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// A fresh address for a client endpoint on the router.
+    pub(crate) fn new_client_addr(&self) -> NodeId {
+        router::CLIENT_ADDR_BASE + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId
+    }
+}
+
+impl<S: StateMachine> Drop for Cluster<S> {
+    fn drop(&mut self) {
+        let slots = std::mem::take(&mut *self.slots.lock());
+        for (_, slot) in slots {
+            if let Some(r) = slot.running {
+                let _ = r.control.send(Control::Crash);
+                let _ = r.join.join();
+            }
+        }
+        self.router.stop();
+    }
+}

@@ -1,0 +1,246 @@
+//! Timing, behaviour and fault settings for a cluster (`Config`) and its network (`NetConfig`).
+
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// Raft timing and behaviour.
+///
+/// `Default` uses the paper's values (§5.2, §9.3): election timeout 150..300 ms,
+/// heartbeat 50 ms. Every field is public, so
+/// `Config { snapshot_threshold: Some(10), ..Default::default() }` works.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Lower bound of the randomized election timeout (§5.2).
+    pub election_timeout_min: Duration,
+    /// Upper bound of the randomized election timeout; each timeout is drawn uniformly
+    /// from `[election_timeout_min, election_timeout_max]`.
+    pub election_timeout_max: Duration,
+    /// How often a leader sends AppendEntries when it has nothing new to send.
+    pub heartbeat_interval: Duration,
+    /// Compact once this many applied entries (internal ones included) sit in the log;
+    /// `None` = never.
+    pub snapshot_threshold: Option<u64>,
+    /// Seeds every random choice the simulation makes (timers, faults). `None` draws a
+    /// seed from the OS, which is logged so a run can be replayed.
+    pub seed: Option<u64>,
+    /// What the router does to messages in flight.
+    pub net: NetConfig,
+    /// PreVote (dissertation §9.6): a node asks whether it could win before it bumps its
+    /// term, so a node returning from a partition does not unseat a healthy leader.
+    pub pre_vote: bool,
+    /// CheckQuorum (dissertation §6.2, §9.6): a leader that has not heard from a majority
+    /// within an election timeout steps down, and followers that heard from a leader
+    /// recently ignore vote requests (§4.2.3).
+    pub check_quorum: bool,
+    /// The most entries one AppendEntries carries.
+    pub max_entries_per_append: usize,
+    /// The most AppendEntries with entries a leader keeps unacknowledged per follower
+    /// (pipelining); 1 means stop-and-wait.
+    pub max_inflight_appends: usize,
+    /// Record the structured event trace (`Cluster::trace`). Benchmarks turn it off.
+    pub trace: bool,
+    /// Also record the router's fate for every message (delivered, dropped, ...).
+    pub trace_messages: bool,
+    /// The most events the trace keeps; older ones are discarded first.
+    pub trace_capacity: usize,
+    /// Check Raft's safety properties live while the cluster runs (`Cluster::violations`).
+    pub check_safety: bool,
+    /// UNSAFE, for teaching: commit entries of earlier terms by counting replicas, which
+    /// §5.4.2 and Figure 8 of the paper forbid. Committed entries can then be lost.
+    pub unsafe_commit_previous_term_entries: bool,
+    /// UNSAFE, for teaching: grant votes without the election restriction of §5.4.1, so a
+    /// candidate missing committed entries can win and overwrite them.
+    pub unsafe_skip_election_restriction: bool,
+    /// UNSAFE, for teaching: do not persist `voted_for`, so a node that crashes and
+    /// restarts can vote twice in one term and two leaders can share a term.
+    pub unsafe_forget_vote_on_restart: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            election_timeout_min: Duration::from_millis(150),
+            election_timeout_max: Duration::from_millis(300),
+            heartbeat_interval: Duration::from_millis(50),
+            snapshot_threshold: None,
+            seed: None,
+            net: NetConfig::default(),
+            pre_vote: true,
+            check_quorum: true,
+            max_entries_per_append: 1024,
+            max_inflight_appends: 32,
+            trace: true,
+            trace_messages: true,
+            trace_capacity: 1_000_000,
+            check_safety: true,
+            unsafe_commit_previous_term_entries: false,
+            unsafe_skip_election_restriction: false,
+            unsafe_forget_vote_on_restart: false,
+        }
+    }
+}
+
+impl Config {
+    /// Short timeouts (election 50..100 ms, heartbeat 15 ms) for tests that want many
+    /// elections in little time. Everything else is the default.
+    pub fn fast() -> Self {
+        Config {
+            election_timeout_min: Duration::from_millis(50),
+            election_timeout_max: Duration::from_millis(100),
+            heartbeat_interval: Duration::from_millis(15),
+            ..Config::default()
+        }
+    }
+
+    /// Checks that the settings can work; the error names the field and why.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |why: String| Err(Error::InvalidConfig(why));
+        if self.election_timeout_min.is_zero() {
+            return bad("election_timeout_min must be above zero".into());
+        }
+        if self.election_timeout_min > self.election_timeout_max {
+            return bad(format!(
+                "election_timeout_min ({:?}) is above election_timeout_max ({:?})",
+                self.election_timeout_min, self.election_timeout_max
+            ));
+        }
+        if self.heartbeat_interval.is_zero() {
+            return bad("heartbeat_interval must be above zero".into());
+        }
+        if self.heartbeat_interval >= self.election_timeout_min {
+            return bad(format!(
+                "heartbeat_interval ({:?}) must be below election_timeout_min ({:?}), \
+                 or followers time out while the leader is healthy (§5.6)",
+                self.heartbeat_interval, self.election_timeout_min
+            ));
+        }
+        if self.snapshot_threshold == Some(0) {
+            return bad("snapshot_threshold must be at least 1 (or None)".into());
+        }
+        if self.max_entries_per_append == 0 {
+            return bad("max_entries_per_append must be at least 1".into());
+        }
+        if self.max_inflight_appends == 0 {
+            return bad("max_inflight_appends must be at least 1".into());
+        }
+        self.net.validate()
+    }
+}
+
+/// What the router does to messages in flight. Applies to every link that is connected.
+/// `Default` is [`NetConfig::reliable`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetConfig {
+    /// Probability a message is lost (requests and replies alike), in `0..=1`.
+    pub drop_rate: f64,
+    /// Probability a delivered message is delivered twice, in `0..=1`.
+    pub duplicate_rate: f64,
+    /// Each message is delayed uniformly in `[delay_min, delay_max]`; unequal delays
+    /// reorder messages.
+    pub delay_min: Duration,
+    /// Upper bound of the delay.
+    pub delay_max: Duration,
+    /// A fraction ([`NetConfig::LONG_REORDER_RATE`]) of messages is held back much longer
+    /// (200..1200 ms), as in the 6.824 lab network.
+    pub long_reordering: bool,
+}
+
+impl NetConfig {
+    /// The share of messages held back when `long_reordering` is on.
+    pub const LONG_REORDER_RATE: f64 = 0.1;
+    /// The range of the extra hold-back under `long_reordering`.
+    pub const LONG_REORDER_DELAY: (Duration, Duration) =
+        (Duration::from_millis(200), Duration::from_millis(1200));
+
+    /// No drops, no duplicates, no delay (the `Default`).
+    pub fn reliable() -> Self {
+        NetConfig {
+            drop_rate: 0.0,
+            duplicate_rate: 0.0,
+            delay_min: Duration::ZERO,
+            delay_max: Duration::ZERO,
+            long_reordering: false,
+        }
+    }
+
+    /// 10% drops, 1% duplicates, delays of 2 to 30 ms (which reorders messages).
+    pub fn unreliable() -> Self {
+        NetConfig {
+            drop_rate: 0.1,
+            duplicate_rate: 0.01,
+            delay_min: Duration::from_millis(2),
+            delay_max: Duration::from_millis(30),
+            long_reordering: false,
+        }
+    }
+
+    /// Checks rates are probabilities and the delay range is ordered.
+    pub fn validate(&self) -> Result<(), Error> {
+        for (name, rate) in [
+            ("drop_rate", self.drop_rate),
+            ("duplicate_rate", self.duplicate_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(Error::InvalidConfig(format!(
+                    "NetConfig.{name} is {rate}; a probability must lie in 0..=1"
+                )));
+            }
+        }
+        if self.delay_min > self.delay_max {
+            return Err(Error::InvalidConfig(format!(
+                "NetConfig.delay_min ({:?}) is above delay_max ({:?})",
+                self.delay_min, self.delay_max
+            )));
+        }
+        Ok(())
+    }
+
+    /// True when messages go straight through: the router's fast path.
+    pub fn is_instant(&self) -> bool {
+        self.drop_rate == 0.0
+            && self.duplicate_rate == 0.0
+            && self.delay_max.is_zero()
+            && !self.long_reordering
+    }
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig::reliable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_follows_the_paper() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.election_timeout_min, Duration::from_millis(150));
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(50));
+        Config::fast().validate().unwrap();
+    }
+
+    #[test]
+    fn bad_rates_and_ranges_are_rejected_with_a_reason() {
+        let mut n = NetConfig::unreliable();
+        n.drop_rate = 1.5;
+        assert!(matches!(n.validate(), Err(Error::InvalidConfig(s)) if s.contains("drop_rate")));
+        n.drop_rate = f64::NAN;
+        assert!(n.validate().is_err());
+        let n = NetConfig {
+            delay_min: Duration::from_millis(5),
+            delay_max: Duration::from_millis(1),
+            ..NetConfig::reliable()
+        };
+        assert!(n.validate().is_err());
+        let c = Config {
+            heartbeat_interval: Duration::from_millis(200),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+    }
+}

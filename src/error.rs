@@ -1,0 +1,66 @@
+//! Errors: expected failures are values, never panics.
+
+use crate::types::NodeId;
+
+/// The answer to a proposal sent to a node that is not the leader.
+///
+/// `leader` is a redirect hint: the leader this node knows of in its current term,
+/// `None` while it knows none (or the node is crashed or unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotLeader {
+    /// The leader the node believes in, if any.
+    pub leader: Option<NodeId>,
+}
+
+impl std::fmt::Display for NotLeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.leader {
+            Some(l) => write!(f, "not the leader; try node {l}"),
+            None => write!(f, "not the leader; no leader known"),
+        }
+    }
+}
+
+impl std::error::Error for NotLeader {}
+
+/// The crate's error type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The operation did not finish in time; its outcome is unknown.
+    Timeout,
+    /// A `Config` or `NetConfig` that cannot work; the text says which field and why.
+    InvalidConfig(String),
+    /// No node with this id was ever started (or it was removed).
+    UnknownNode(NodeId),
+    /// The node is crashed.
+    NodeCrashed(NodeId),
+    /// The node asked is not the leader.
+    NotLeader(NotLeader),
+    /// The request cannot be carried out in the cluster's current state
+    /// (e.g. removing the last member); the text says why.
+    Rejected(String),
+    /// The feature is not available in this build; the text says which.
+    Unsupported(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Timeout => write!(f, "timed out; the outcome is unknown"),
+            Error::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
+            Error::UnknownNode(id) => write!(f, "unknown node {id}"),
+            Error::NodeCrashed(id) => write!(f, "node {id} is crashed"),
+            Error::NotLeader(nl) => write!(f, "{nl}"),
+            Error::Rejected(why) => write!(f, "rejected: {why}"),
+            Error::Unsupported(what) => write!(f, "unsupported: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<NotLeader> for Error {
+    fn from(nl: NotLeader) -> Self {
+        Error::NotLeader(nl)
+    }
+}

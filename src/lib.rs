@@ -1,0 +1,39 @@
+//! # raftsim
+//!
+//! Raft (Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm", and
+//! Ongaro's dissertation) running as a thread-per-node in-memory actor simulation.
+//!
+//! - [`raft`]: the pure, deterministic Raft core (Figure 2 lives here).
+//! - [`node`]: the thread that runs one core, its timers and its state machine.
+//! - [`router`]: the thread that carries every message and injects faults.
+//! - [`cluster`]: the public harness: spawn, propose, crash, partition, observe.
+//! - [`event`], [`trace`], [`safety`]: what happened, and whether it was safe.
+//!
+//! See NOTES.md for a tour that maps each rule of the paper to the code.
+#![warn(missing_docs)]
+
+pub mod cluster;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod log;
+pub mod logging;
+pub mod membership;
+pub mod message;
+pub mod node;
+pub mod raft;
+pub mod router;
+pub mod safety;
+pub mod state_machine;
+pub mod status;
+pub mod storage;
+pub mod trace;
+pub mod types;
+
+pub use cluster::Cluster;
+pub use config::{Config, NetConfig};
+pub use error::{Error, NotLeader};
+pub use event::{Event, EventKind};
+pub use state_machine::StateMachine;
+pub use status::Status;
+pub use types::{Index, NodeId, Role, Term};

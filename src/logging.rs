@@ -1,0 +1,22 @@
+//! Human-readable logs through the `log` crate.
+//!
+//! Every raftsim line starts with the time since its cluster started, then who speaks:
+//! `n2 t5 Leader` (node, term, role) or `router` / `cluster`. `info` tells the story of a
+//! run (elections, votes and their reasons, leadership, commits, faults); `debug` adds
+//! every message. Select with `RUST_LOG`, e.g. `RUST_LOG=raftsim=debug`.
+
+use std::io::Write;
+
+/// Installs env_logger with raftsim's compact format, if no logger is installed yet.
+/// `RUST_LOG` decides the level; without it, `default_filter` does (e.g. `"info"`).
+pub fn init_with_default(default_filter: &str) {
+    let env = env_logger::Env::default().default_filter_or(default_filter);
+    let _ = env_logger::Builder::from_env(env)
+        .format(|buf, record| writeln!(buf, "{:<5} {}", record.level(), record.args()))
+        .try_init();
+}
+
+/// Installs the logger with `warn` as the default level (quiet unless `RUST_LOG` is set).
+pub fn init() {
+    init_with_default("warn");
+}

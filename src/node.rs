@@ -1,0 +1,536 @@
+//! The node runtime: one OS thread per node that owns a Raft core, a state machine and a
+//! crossbeam inbox, and carries out what the core decides.
+//!
+//! The thread blocks in one `select!` over its inbox, its control channel and its next
+//! deadline (the randomized election timeout, and while leading, the heartbeat): no
+//! polling, so an idle cluster costs next to nothing. After each wake-up it drains what
+//! else is waiting (so a burst of proposals or messages is handled as one batch), then
+//! does the core's work in the order that makes persistence meaningful: persist, send,
+//! apply, publish status.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{select, Receiver, Sender};
+use parking_lot::Mutex;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+use crate::config::Config;
+use crate::error::NotLeader;
+use crate::log::{Payload, Snapshot};
+use crate::membership::Membership;
+use crate::message::Message;
+use crate::raft::{Persisted, Raft, RaftConfig, Ready};
+use crate::router::{self, Packet, Routable};
+use crate::safety::SafetyChecker;
+use crate::state_machine::StateMachine;
+use crate::status::Status;
+use crate::storage::SharedStorage;
+use crate::trace::Trace;
+use crate::types::{Index, NodeId, Role, Term};
+
+/// Everything that travels through the router: Raft messages between nodes, and client
+/// requests and replies between clients and nodes.
+pub enum Wire<S: StateMachine> {
+    /// A Raft message.
+    Raft(Message<S::Command, S::Snapshot>),
+    /// A client asks the node to run a command.
+    ClientRequest {
+        /// The client's id for this attempt, echoed in the reply.
+        id: u64,
+        /// The command.
+        command: S::Command,
+    },
+    /// The node's answer: the command's output once applied, or a redirect.
+    ClientReply {
+        /// The request's id.
+        id: u64,
+        /// The output, or NotLeader with a hint.
+        result: Result<S::Output, NotLeader>,
+    },
+}
+
+impl<S: StateMachine> Clone for Wire<S> {
+    fn clone(&self) -> Self {
+        match self {
+            Wire::Raft(m) => Wire::Raft(m.clone()),
+            Wire::ClientRequest { id, command } => Wire::ClientRequest {
+                id: *id,
+                command: command.clone(),
+            },
+            Wire::ClientReply { id, result } => Wire::ClientReply {
+                id: *id,
+                result: result.clone(),
+            },
+        }
+    }
+}
+
+impl<S: StateMachine> std::fmt::Debug for Wire<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Wire::Raft(m) => write!(f, "{m:?}"),
+            Wire::ClientRequest { id, command } => write!(f, "ClientRequest#{id} {command:?}"),
+            Wire::ClientReply { id, result } => write!(f, "ClientReply#{id} {result:?}"),
+        }
+    }
+}
+
+impl<S: StateMachine> Routable for Wire<S> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Wire::Raft(m) => m.kind(),
+            Wire::ClientRequest { .. } => "ClientRequest",
+            Wire::ClientReply { .. } => "ClientReply",
+        }
+    }
+    fn term(&self) -> Term {
+        match self {
+            Wire::Raft(m) => m.term(),
+            _ => 0,
+        }
+    }
+    fn entries(&self) -> usize {
+        match self {
+            Wire::Raft(m) => m.entry_count(),
+            _ => 0,
+        }
+    }
+}
+
+impl<S: StateMachine> Wire<S> {
+    /// An estimate of the message's size on a wire, in bytes: a fixed header, plus per
+    /// entry its index, term and command.
+    pub fn size(&self) -> usize {
+        const HEADER: usize = 48;
+        const ENTRY: usize = 24;
+        match self {
+            Wire::Raft(Message::AppendEntries { entries, .. }) => {
+                HEADER
+                    + entries
+                        .iter()
+                        .map(|e| {
+                            ENTRY
+                                + match &e.payload {
+                                    Payload::Command(c) => S::command_size(c),
+                                    Payload::Config(m) => 8 * (m.voters.len() + m.learners.len()),
+                                    Payload::Noop => 0,
+                                }
+                        })
+                        .sum::<usize>()
+            }
+            Wire::Raft(Message::InstallSnapshot { snapshot, .. }) => {
+                HEADER + std::mem::size_of_val(&snapshot.data)
+            }
+            Wire::Raft(_) => HEADER,
+            Wire::ClientRequest { command, .. } => HEADER + S::command_size(command),
+            Wire::ClientReply { result, .. } => HEADER + std::mem::size_of_val(result),
+        }
+    }
+}
+
+/// What the harness asks of a node thread.
+pub enum Control<S: StateMachine> {
+    /// Raft's Start(): propose a command and answer at once.
+    Propose {
+        /// The command.
+        command: S::Command,
+        /// Where the answer goes.
+        reply: Sender<Result<(Index, Term), NotLeader>>,
+    },
+    /// Run a closure on the state machine.
+    Inspect(Box<dyn FnOnce(&S) + Send>),
+    /// Hand leadership to another node (§3.10).
+    TransferLeader {
+        /// The target.
+        to: NodeId,
+        /// Where the answer goes.
+        reply: Sender<Result<(), NotLeader>>,
+    },
+    /// Stop the thread now, losing all volatile state.
+    Crash,
+}
+
+/// Counters a node updates and the harness reads.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Messages handed to the router.
+    pub messages_sent: AtomicU64,
+}
+
+/// What a node thread shares with the harness.
+pub(crate) struct NodeShared<S: StateMachine> {
+    pub storage: SharedStorage<S::Command, S::Snapshot>,
+    pub status: Arc<Mutex<Status>>,
+    pub counters: Arc<Counters>,
+    pub bytes_sent: Arc<AtomicU64>,
+    pub trace: Arc<Trace>,
+    pub checker: Option<Arc<Mutex<SafetyChecker<S::Command>>>>,
+    pub router: Sender<router::Input<Wire<S>>>,
+}
+
+/// A client request waiting for its entry to be applied.
+struct Pending {
+    client: NodeId,
+    id: u64,
+    term: Term,
+}
+
+/// One node thread's state.
+pub(crate) struct NodeRuntime<S: StateMachine> {
+    id: NodeId,
+    incarnation: u64,
+    config: Config,
+    core: Raft<S::Command, S::Snapshot>,
+    sm: S,
+    shared: NodeShared<S>,
+    rng: SmallRng,
+    start: Instant,
+    election_deadline: Instant,
+    heartbeat_deadline: Option<Instant>,
+    pending: BTreeMap<Index, Pending>,
+    last_applied: Index,
+}
+
+/// The most inbox messages handled before the core's output is carried out.
+const BATCH: usize = 512;
+
+impl<S: StateMachine + Default> NodeRuntime<S> {
+    /// A node restored from its storage, not yet running.
+    pub(crate) fn new(
+        id: NodeId,
+        incarnation: u64,
+        config: Config,
+        initial: Membership,
+        shared: NodeShared<S>,
+        seed: u64,
+    ) -> Self {
+        let persisted: Persisted<S::Command, S::Snapshot> = shared.storage.lock().load();
+        let mut sm = S::default();
+        if let Some(s) = &persisted.snapshot {
+            sm.restore(s.data.clone());
+        }
+        let core = Raft::new(id, initial, RaftConfig::from(&config), persisted);
+        let start = shared.trace.start();
+        let now = Instant::now();
+        let last_applied = core.last_applied();
+        let mut node = NodeRuntime {
+            id,
+            incarnation,
+            config,
+            core,
+            sm,
+            shared,
+            rng: SmallRng::seed_from_u64(seed),
+            start,
+            election_deadline: now,
+            heartbeat_deadline: None,
+            pending: BTreeMap::new(),
+            last_applied,
+        };
+        node.reset_election_timer(now);
+        node.publish_status();
+        node
+    }
+
+    /// Runs until crashed (or the harness goes away).
+    pub(crate) fn run(mut self, inbox: Receiver<Packet<Wire<S>>>, control: Receiver<Control<S>>) {
+        loop {
+            let now = Instant::now();
+            let deadline = match self.heartbeat_deadline {
+                Some(h) => h.min(self.election_deadline),
+                None => self.election_deadline,
+            };
+            let wait = deadline.saturating_duration_since(now);
+            select! {
+                recv(control) -> c => match c {
+                    Ok(Control::Crash) | Err(_) => return,
+                    Ok(c) => self.handle_control(c),
+                },
+                recv(inbox) -> p => match p {
+                    Ok(p) => self.handle_packet(p),
+                    Err(_) => return,
+                },
+                default(wait) => {}
+            }
+            // Drain what else is waiting, so bursts become one batch of work.
+            for _ in 0..BATCH {
+                match control.try_recv() {
+                    Ok(Control::Crash) => return,
+                    Ok(c) => {
+                        self.handle_control(c);
+                        continue;
+                    }
+                    Err(crossbeam_channel::TryRecvError::Disconnected) => return,
+                    Err(_) => {}
+                }
+                match inbox.try_recv() {
+                    Ok(p) => self.handle_packet(p),
+                    Err(_) => break,
+                }
+            }
+            self.fire_timers();
+            self.handle_ready();
+        }
+    }
+
+    fn set_now(&mut self) -> Instant {
+        let now = Instant::now();
+        self.core.set_now(now.duration_since(self.start));
+        now
+    }
+
+    fn reset_election_timer(&mut self, now: Instant) {
+        let (lo, hi) = (
+            self.config.election_timeout_min,
+            self.config.election_timeout_max,
+        );
+        let timeout = if hi > lo { self.rng.gen_range(lo..=hi) } else { lo };
+        self.election_deadline = now + timeout;
+    }
+
+    fn fire_timers(&mut self) {
+        let now = self.set_now();
+        if now >= self.election_deadline {
+            self.core.tick_election();
+            self.reset_election_timer(now);
+        }
+        if let Some(h) = self.heartbeat_deadline {
+            if now >= h && self.core.role() == Role::Leader {
+                self.core.tick_heartbeat();
+                self.heartbeat_deadline = Some(now + self.config.heartbeat_interval);
+            }
+        }
+    }
+
+    fn handle_packet(&mut self, p: Packet<Wire<S>>) {
+        self.set_now();
+        match p.msg {
+            Wire::Raft(m) => {
+                if log::log_enabled!(target: "raftsim", log::Level::Trace) {
+                    let who = self.who();
+                    self.shared
+                        .trace
+                        .note(log::Level::Trace, &who, &format!("recv from n{}: {m:?}", p.from));
+                }
+                self.core.step(p.from, m);
+            }
+            Wire::ClientRequest { id, command } => {
+                // A read-only command needs no log entry... but only a leader that has
+                // committed an entry of its term may answer; that is ReadIndex, done in
+                // the key/value layer. Here every command goes through the log.
+                match self.core.propose(command) {
+                    Ok((index, term)) => {
+                        self.pending.insert(
+                            index,
+                            Pending {
+                                client: p.from,
+                                id,
+                                term,
+                            },
+                        );
+                    }
+                    Err(nl) => self.send(p.from, Wire::ClientReply { id, result: Err(nl) }),
+                }
+            }
+            Wire::ClientReply { .. } => {} // nodes get no replies
+        }
+    }
+
+    fn handle_control(&mut self, c: Control<S>) {
+        self.set_now();
+        match c {
+            Control::Propose { command, reply } => {
+                let _ = reply.send(self.core.propose(command));
+            }
+            Control::Inspect(f) => f(&self.sm),
+            Control::TransferLeader { to, reply } => {
+                let _ = reply.send(self.core.transfer_leadership(to));
+            }
+            Control::Crash => unreachable!("handled by the loop"),
+        }
+    }
+
+    /// Carries out the core's output: persist, send, apply, then publish.
+    fn handle_ready(&mut self) {
+        let was_leader = self.heartbeat_deadline.is_some();
+        let ready: Ready<S::Command, S::Snapshot> = self.core.take_ready();
+        let now = Instant::now();
+        if ready.hard_state.is_some() || ready.log_dirty_from.is_some() || ready.snapshot_changed {
+            self.shared.storage.lock().persist(&ready, &self.core);
+        }
+        let Ready {
+            messages,
+            log_dirty_from,
+            snapshot_to_restore,
+            committed,
+            reset_election_timer,
+            events,
+            ..
+        } = ready;
+        let (term, role) = (self.core.term(), self.core.role());
+        for e in events {
+            self.shared.trace.record(Some(self.id), term, Some(role), e);
+        }
+        for env in messages {
+            self.send(env.to, Wire::Raft(env.msg));
+        }
+        if let Some(s) = snapshot_to_restore {
+            self.restore(s);
+        }
+        self.apply(&committed);
+        if let Some(checker) = &self.shared.checker {
+            checker
+                .lock()
+                .observe_step(self.id, self.incarnation, &self.core, log_dirty_from, &committed);
+        }
+        if reset_election_timer {
+            self.reset_election_timer(now);
+        }
+        match (was_leader, role == Role::Leader) {
+            (false, true) => {
+                self.heartbeat_deadline = Some(now + self.config.heartbeat_interval);
+            }
+            (true, false) => {
+                self.heartbeat_deadline = None;
+                self.fail_pending();
+            }
+            _ => {}
+        }
+        if let Some(threshold) = self.config.snapshot_threshold {
+            if self.core.snapshot_due(threshold) {
+                self.take_snapshot();
+            }
+        }
+        self.publish_status();
+    }
+
+    fn send(&self, to: NodeId, msg: Wire<S>) {
+        self.shared.counters.messages_sent.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .bytes_sent
+            .fetch_add(msg.size() as u64, Ordering::Relaxed);
+        let packet = Packet {
+            from: self.id,
+            to,
+            msg,
+        };
+        let _ = self.shared.router.send(router::Input::Packet(packet));
+    }
+
+    fn restore(&mut self, s: Snapshot<S::Snapshot>) {
+        self.sm.restore(s.data);
+        self.last_applied = s.last_index;
+        // Requests waiting on entries the snapshot replaced cannot learn their outcome.
+        let stale: Vec<Index> = self.pending.range(..=s.last_index).map(|(&i, _)| i).collect();
+        for i in stale {
+            let p = self.pending.remove(&i).expect("listed");
+            self.reply_not_leader(p);
+        }
+    }
+
+    /// Applies committed entries in order (§5.3) and answers the clients waiting on them.
+    fn apply(&mut self, committed: &[crate::log::Entry<S::Command>]) {
+        let Some(first) = committed.first() else { return };
+        let (from, to) = (first.index, committed.last().expect("non-empty").index);
+        for e in committed {
+            let output = match &e.payload {
+                Payload::Command(c) => Some(self.sm.apply(e.index, c)),
+                Payload::Noop | Payload::Config(_) => None,
+            };
+            self.last_applied = e.index;
+            if let Some(p) = self.pending.remove(&e.index) {
+                match output {
+                    // The entry the client proposed is the one that committed.
+                    Some(out) if p.term == e.term => self.send(
+                        p.client,
+                        Wire::ClientReply {
+                            id: p.id,
+                            result: Ok(out),
+                        },
+                    ),
+                    _ => self.reply_not_leader(p),
+                }
+            }
+        }
+        let (term, role) = (self.core.term(), self.core.role());
+        self.shared.trace.record(
+            Some(self.id),
+            term,
+            Some(role),
+            crate::event::EventKind::Applied { from, to },
+        );
+    }
+
+    /// Tells every waiting client that this node lost leadership: their entries may or
+    /// may not commit, and they should retry (the state machine deduplicates).
+    fn fail_pending(&mut self) {
+        for (_, p) in std::mem::take(&mut self.pending) {
+            self.reply_not_leader(p);
+        }
+    }
+
+    fn reply_not_leader(&self, p: Pending) {
+        let leader = self.core.leader_id().filter(|&l| l != self.id);
+        self.send(
+            p.client,
+            Wire::ClientReply {
+                id: p.id,
+                result: Err(NotLeader { leader }),
+            },
+        );
+    }
+
+    fn take_snapshot(&mut self) {
+        let index = self.core.last_applied();
+        let data = self.sm.snapshot();
+        self.core.compact(index, data);
+        let ready = self.core.take_ready();
+        self.shared.storage.lock().persist(&ready, &self.core);
+        let (term, role) = (self.core.term(), self.core.role());
+        for e in ready.events {
+            self.shared.trace.record(Some(self.id), term, Some(role), e);
+        }
+        debug_assert!(ready.messages.is_empty() && ready.committed.is_empty());
+    }
+
+    fn who(&self) -> String {
+        format!("n{} t{} {}", self.id, self.core.term(), self.core.role())
+    }
+
+    fn publish_status(&self) {
+        let c = &self.core;
+        let m = c.membership();
+        let status = Status {
+            id: self.id,
+            alive: true,
+            role: c.role(),
+            term: c.term(),
+            voted_for: c.voted_for(),
+            leader: c.leader_id(),
+            commit_index: c.commit_index(),
+            last_applied: self.last_applied,
+            snapshot_index: c.log().snapshot_index(),
+            last_log_index: c.log().last_index(),
+            last_log_term: c.log().last_term(),
+            members: m.voters.iter().copied().collect(),
+            learners: m.learners.iter().copied().collect(),
+        };
+        *self.shared.status.lock() = status;
+    }
+}
+
+/// A seed for one node's timers, different for each node and each restart.
+pub(crate) fn node_seed(cluster_seed: u64, id: NodeId, incarnation: u64) -> u64 {
+    let mut x = cluster_seed ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ incarnation.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    // splitmix64 finalizer, so nearby inputs give unrelated seeds.
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// How long to wait between retries of something that did not work yet.
+pub(crate) const RETRY_PAUSE: Duration = Duration::from_millis(5);

@@ -1,0 +1,539 @@
+//! The Raft core: a deterministic state machine holding one server's Raft state.
+//!
+//! Everything of the paper's Figure 2 is decided here and nowhere else: terms, votes,
+//! the log, commits. The core has no threads, channels, clock or randomness. Its inputs
+//! are messages ([`Raft::step`]), timer expiries ([`Raft::tick_election`],
+//! [`Raft::tick_heartbeat`]), proposals ([`Raft::propose`]) and the current time
+//! ([`Raft::set_now`], used only for the leader lease of PreVote/CheckQuorum). Its output
+//! is a [`Ready`]: messages to send, state to persist, entries to apply, events. The node
+//! runtime (`crate::node`) carries that out; a unit test can instead inspect it and
+//! deliver messages by hand, which is how the paper's Figure 7 and Figure 8 are tested.
+//!
+//! The code is split by the paper's sections: [`election`] (§5.2, §5.4.1, §9.6),
+//! [`replication`] (§5.3, §5.4.2) and [`snapshot`] (§7).
+//!
+//! Left out on purpose: joint consensus (membership changes go one server at a time,
+//! dissertation §4.1) and chunked snapshots (a snapshot is one message in memory).
+
+pub mod election;
+mod ready;
+pub mod replication;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::error::NotLeader;
+use crate::event::EventKind;
+use crate::log::{Entry, Payload, RaftLog, Snapshot};
+use crate::membership::Membership;
+use crate::message::{Envelope, Message};
+use crate::types::{Index, NodeId, Role, Term};
+
+pub use ready::{HardState, Persisted, Ready};
+pub use replication::{Progress, ProgressState};
+
+/// The settings the core uses (a subset of [`Config`]).
+#[derive(Debug, Clone)]
+pub struct RaftConfig {
+    /// PreVote (§9.6).
+    pub pre_vote: bool,
+    /// CheckQuorum and the leader lease on votes (§6.2, §4.2.3).
+    pub check_quorum: bool,
+    /// The minimum election timeout: how long a follower trusts a leader it heard from.
+    pub election_timeout_min: Duration,
+    /// The most entries per AppendEntries.
+    pub max_entries_per_append: usize,
+    /// The most unacknowledged AppendEntries per follower.
+    pub max_inflight_appends: usize,
+    /// UNSAFE: commit earlier terms' entries by counting replicas (breaks §5.4.2).
+    pub unsafe_commit_previous_term_entries: bool,
+    /// UNSAFE: vote without the election restriction (breaks §5.4.1).
+    pub unsafe_skip_election_restriction: bool,
+}
+
+impl RaftConfig {
+    /// Whether any unsafe teaching switch is on.
+    pub fn is_unsafe(&self) -> bool {
+        self.unsafe_commit_previous_term_entries || self.unsafe_skip_election_restriction
+    }
+}
+
+impl From<&Config> for RaftConfig {
+    fn from(c: &Config) -> Self {
+        RaftConfig {
+            pre_vote: c.pre_vote,
+            check_quorum: c.check_quorum,
+            election_timeout_min: c.election_timeout_min,
+            max_entries_per_append: c.max_entries_per_append,
+            max_inflight_appends: c.max_inflight_appends,
+            unsafe_commit_previous_term_entries: c.unsafe_commit_previous_term_entries,
+            unsafe_skip_election_restriction: c.unsafe_skip_election_restriction,
+        }
+    }
+}
+
+impl Default for RaftConfig {
+    /// The paper's plain algorithm: no PreVote, no CheckQuorum. Unit tests of Figure 2
+    /// use this.
+    fn default() -> Self {
+        RaftConfig {
+            pre_vote: false,
+            check_quorum: false,
+            ..RaftConfig::from(&Config::default())
+        }
+    }
+}
+
+/// A leadership transfer in progress (§3.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transfer {
+    /// The node that should become leader.
+    pub target: NodeId,
+    /// Election-timer ticks left before the transfer is given up.
+    pub ticks_left: u32,
+}
+
+/// One server's Raft state and the rules of Figure 2.
+#[derive(Debug)]
+pub struct Raft<C, D> {
+    id: NodeId,
+    cfg: RaftConfig,
+
+    // Persistent state on all servers (Figure 2), mirrored to storage through Ready.
+    current_term: Term,
+    voted_for: Option<NodeId>,
+    log: RaftLog<C>,
+    snapshot: Option<Snapshot<D>>,
+
+    // Volatile state on all servers.
+    role: Role,
+    leader_id: Option<NodeId>,
+    commit_index: Index,
+    /// The highest index handed to the runtime to apply.
+    last_applied: Index,
+    /// The configuration in use: the latest one in the log (§4.1), else the snapshot's,
+    /// else the one the cluster started with.
+    membership: Membership,
+    initial_membership: Membership,
+    now: Duration,
+    last_leader_contact: Option<Duration>,
+
+    // Volatile state on candidates: who answered and how.
+    votes: BTreeMap<NodeId, bool>,
+
+    // Volatile state on leaders (Figure 2: nextIndex[], matchIndex[]).
+    progress: BTreeMap<NodeId, Progress>,
+    transfer: Option<Transfer>,
+
+    ready: Ready<C, D>,
+    /// Proposals arrived since the last flush: send AppendEntries once for all of them.
+    pending_broadcast: bool,
+}
+
+impl<C: Clone, D: Clone> Raft<C, D> {
+    /// A server with id `id`, restored from `persisted`. `initial` is the configuration
+    /// the cluster was created with, used until the log or a snapshot holds a newer one.
+    pub fn new(
+        id: NodeId,
+        initial: Membership,
+        cfg: RaftConfig,
+        persisted: Persisted<C, D>,
+    ) -> Self {
+        let snapshot_index = persisted.log.snapshot_index();
+        let mut raft = Raft {
+            id,
+            cfg,
+            current_term: persisted.hard_state.current_term,
+            voted_for: persisted.hard_state.voted_for,
+            log: persisted.log,
+            snapshot: persisted.snapshot,
+            role: Role::Follower,
+            leader_id: None,
+            // Everything in the snapshot was committed; the rest is learned again.
+            commit_index: snapshot_index,
+            last_applied: snapshot_index,
+            membership: initial.clone(),
+            initial_membership: initial,
+            now: Duration::ZERO,
+            last_leader_contact: None,
+            votes: BTreeMap::new(),
+            progress: BTreeMap::new(),
+            transfer: None,
+            ready: Ready::default(),
+            pending_broadcast: false,
+        };
+        raft.membership = raft.derive_membership();
+        raft
+    }
+
+    // ---- accessors ----------------------------------------------------------------
+
+    /// This server's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+    /// The current term.
+    pub fn term(&self) -> Term {
+        self.current_term
+    }
+    /// Who this server voted for in the current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+    /// The current role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// The leader this server knows of in its current term.
+    pub fn leader_id(&self) -> Option<NodeId> {
+        self.leader_id
+    }
+    /// The highest index known to be committed.
+    pub fn commit_index(&self) -> Index {
+        self.commit_index
+    }
+    /// The highest index handed out for applying.
+    pub fn last_applied(&self) -> Index {
+        self.last_applied
+    }
+    /// The log.
+    pub fn log(&self) -> &RaftLog<C> {
+        &self.log
+    }
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Option<&Snapshot<D>> {
+        self.snapshot.as_ref()
+    }
+    /// The configuration in use.
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+    /// The leader's view of each follower (empty unless leader).
+    pub fn progress(&self) -> &BTreeMap<NodeId, Progress> {
+        &self.progress
+    }
+    /// The leadership transfer in progress, if any.
+    pub fn transfer(&self) -> Option<Transfer> {
+        self.transfer
+    }
+    /// The settings.
+    pub fn config(&self) -> &RaftConfig {
+        &self.cfg
+    }
+
+    /// Tells the core the current time (only the leader lease reads it).
+    pub fn set_now(&mut self, now: Duration) {
+        self.now = now;
+    }
+
+    // ---- input ---------------------------------------------------------------------
+
+    /// Handles one message from `from`.
+    ///
+    /// First the term rules every message obeys (§5.1, Figure 2 "Rules for Servers"): a
+    /// higher term makes this server a follower of that term; a lower term is answered
+    /// with a rejection (requests) or ignored (replies). Then the message's own handler.
+    pub fn step(&mut self, from: NodeId, msg: Message<C, D>) {
+        let term = msg.term();
+        if term > self.current_term {
+            if !self.accepts_higher_term(from, &msg) {
+                return;
+            }
+            let leader = match &msg {
+                Message::AppendEntries { leader_id, .. }
+                | Message::InstallSnapshot { leader_id, .. } => Some(*leader_id),
+                _ => None,
+            };
+            self.emit(EventKind::TermChanged {
+                from: self.current_term,
+                to: term,
+                seen_from: from,
+            });
+            let reason = format!("saw term {term} in a {} from n{from}", msg.kind());
+            self.become_follower(term, leader, &reason);
+        } else if term < self.current_term {
+            self.reject_stale(from, msg);
+            return;
+        }
+        match msg {
+            Message::RequestVote {
+                candidate_id,
+                last_log_index,
+                last_log_term,
+                pre_vote,
+                transfer: _,
+                term,
+            } => self.handle_request_vote(candidate_id, term, last_log_index, last_log_term, pre_vote),
+            Message::RequestVoteReply {
+                vote_granted,
+                pre_vote,
+                term,
+            } => self.handle_vote_reply(from, term, vote_granted, pre_vote),
+            Message::AppendEntries {
+                leader_id,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                ..
+            } => self.handle_append_entries(leader_id, prev_log_index, prev_log_term, entries, leader_commit),
+            Message::AppendEntriesReply {
+                success,
+                match_index,
+                prev_log_index,
+                hint,
+                ..
+            } => self.handle_append_reply(from, success, match_index, prev_log_index, hint),
+            Message::InstallSnapshot {
+                leader_id,
+                snapshot,
+                ..
+            } => self.handle_install_snapshot(leader_id, snapshot),
+            Message::InstallSnapshotReply { last_index, .. } => {
+                self.handle_install_snapshot_reply(from, last_index)
+            }
+            Message::TimeoutNow { .. } => self.handle_timeout_now(from),
+        }
+    }
+
+    /// Whether a message with a term above ours may move our term. PreVote requests and
+    /// granted pre-votes carry a term nobody has entered yet, and a vote request that
+    /// arrives while we trust a live leader is ignored (§4.2.3), so neither bumps it.
+    fn accepts_higher_term(&mut self, from: NodeId, msg: &Message<C, D>) -> bool {
+        match *msg {
+            Message::RequestVote {
+                pre_vote: true,
+                term,
+                candidate_id,
+                last_log_index,
+                last_log_term,
+                ..
+            } => {
+                self.handle_request_vote(candidate_id, term, last_log_index, last_log_term, true);
+                false
+            }
+            Message::RequestVoteReply {
+                pre_vote: true,
+                vote_granted: true,
+                term,
+                ..
+            } => {
+                self.handle_vote_reply(from, term, true, true);
+                false
+            }
+            Message::RequestVote {
+                transfer: false,
+                term,
+                candidate_id,
+                ..
+            } if self.cfg.check_quorum && self.in_leader_lease() => {
+                let leader = self.leader_id.unwrap_or(self.id);
+                self.refuse_vote(candidate_id, term, false, crate::event::VoteRefusal::LeaderAlive { leader });
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Answers a message from an older term: requests get our term so their sender
+    /// learns it is stale; replies to requests of an old term are ignored.
+    fn reject_stale(&mut self, from: NodeId, msg: Message<C, D>) {
+        match msg {
+            Message::RequestVote {
+                term,
+                candidate_id,
+                pre_vote,
+                ..
+            } => self.refuse_vote(
+                candidate_id,
+                term,
+                pre_vote,
+                crate::event::VoteRefusal::StaleTerm {
+                    current_term: self.current_term,
+                },
+            ),
+            Message::AppendEntries {
+                prev_log_index, term, ..
+            } => {
+                self.emit(EventKind::AppendRejected {
+                    leader: from,
+                    prev_log_index,
+                    reason: format!("stale term {term} (mine is {})", self.current_term),
+                });
+                self.send(
+                    from,
+                    Message::AppendEntriesReply {
+                        term: self.current_term,
+                        success: false,
+                        match_index: 0,
+                        prev_log_index,
+                        hint: None,
+                    },
+                );
+            }
+            Message::InstallSnapshot { .. } => self.send(
+                from,
+                Message::InstallSnapshotReply {
+                    term: self.current_term,
+                    last_index: 0,
+                },
+            ),
+            _ => {}
+        }
+    }
+
+    /// Raft's Start(): appends a command to the leader's log and returns the index it will
+    /// occupy if it commits, with the current term. Replication starts at the next
+    /// `take_ready`, so that proposals arriving together travel in one AppendEntries.
+    pub fn propose(&mut self, command: C) -> Result<(Index, Term), NotLeader> {
+        self.append_as_leader(Payload::Command(command))
+    }
+
+    /// Appends a payload to the leader's log (a command, a no-op or a configuration).
+    fn append_as_leader(&mut self, payload: Payload<C>) -> Result<(Index, Term), NotLeader> {
+        if self.role != Role::Leader {
+            return Err(NotLeader {
+                leader: self.leader_id,
+            });
+        }
+        if let Some(t) = self.transfer {
+            // §3.10: the leader stops accepting requests while it hands over.
+            return Err(NotLeader {
+                leader: Some(t.target),
+            });
+        }
+        let index = self.log.last_index() + 1;
+        let is_command = matches!(payload, Payload::Command(_));
+        let is_config = matches!(payload, Payload::Config(_));
+        self.log.push(Entry {
+            term: self.current_term,
+            index,
+            payload,
+        });
+        self.mark_dirty(index);
+        if is_config {
+            self.refresh_membership();
+        }
+        if is_command {
+            self.emit(EventKind::Proposed { index });
+        }
+        self.pending_broadcast = true;
+        // A cluster of one commits at once.
+        self.maybe_commit();
+        Ok((index, self.current_term))
+    }
+
+    // ---- output --------------------------------------------------------------------
+
+    /// Hands over everything the runtime must do since the last call (see [`Ready`]).
+    pub fn take_ready(&mut self) -> Ready<C, D> {
+        if std::mem::take(&mut self.pending_broadcast) && self.role == Role::Leader {
+            self.broadcast_append();
+        }
+        if self.commit_index > self.last_applied {
+            let from = self.last_applied + 1;
+            let n = (self.commit_index - self.last_applied) as usize;
+            self.ready.committed = self.log.slice(from, n).to_vec();
+            debug_assert!(
+                self.ready.committed.len() == n || self.cfg.is_unsafe(),
+                "committed entries missing from the log"
+            );
+            self.last_applied = self.commit_index;
+        }
+        std::mem::take(&mut self.ready)
+    }
+
+    pub(crate) fn send(&mut self, to: NodeId, msg: Message<C, D>) {
+        self.ready.messages.push(Envelope {
+            from: self.id,
+            to,
+            msg,
+        });
+    }
+
+    pub(crate) fn emit(&mut self, event: EventKind) {
+        self.ready.events.push(event);
+    }
+
+    pub(crate) fn persist_hard_state(&mut self) {
+        self.ready.hard_state = Some(HardState {
+            current_term: self.current_term,
+            voted_for: self.voted_for,
+        });
+    }
+
+    pub(crate) fn mark_dirty(&mut self, from: Index) {
+        let d = self.ready.log_dirty_from.get_or_insert(from);
+        *d = (*d).min(from);
+    }
+
+    // ---- role transitions ----------------------------------------------------------
+
+    /// Becomes a follower of `term` (§5.1). A new term clears the vote; a leader stepping
+    /// down restarts its election timer, having had no use for it while it led.
+    pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>, reason: &str) {
+        if term > self.current_term {
+            self.current_term = term;
+            self.voted_for = None;
+            self.persist_hard_state();
+        }
+        let old = self.role;
+        if old == Role::Leader {
+            self.ready.reset_election_timer = true;
+        }
+        self.role = Role::Follower;
+        self.leader_id = leader;
+        if leader.is_some() {
+            self.last_leader_contact = Some(self.now);
+        }
+        self.votes.clear();
+        self.progress.clear();
+        if let Some(t) = self.transfer.take() {
+            if leader != Some(t.target) {
+                self.emit(EventKind::TransferAborted {
+                    to: t.target,
+                    reason: format!("stepped down: {reason}"),
+                });
+            }
+        }
+        if old != Role::Follower {
+            self.emit(EventKind::RoleChanged {
+                from: old,
+                to: Role::Follower,
+                reason: reason.to_string(),
+            });
+        }
+    }
+
+    // ---- membership ----------------------------------------------------------------
+
+    /// The configuration the log implies: its latest config entry (used as soon as it is
+    /// in the log, committed or not: dissertation §4.1), else the snapshot's, else the
+    /// initial one.
+    fn derive_membership(&self) -> Membership {
+        if let Some((_, m)) = self.log.last_config(self.log.last_index()) {
+            return m.clone();
+        }
+        match &self.snapshot {
+            Some(s) => s.membership.clone(),
+            None => self.initial_membership.clone(),
+        }
+    }
+
+    /// Recomputes the configuration after config entries were appended or truncated.
+    pub(crate) fn refresh_membership(&mut self) {
+        let m = self.derive_membership();
+        if m != self.membership {
+            self.membership = m;
+            self.emit(EventKind::MembershipChanged {
+                voters: self.membership.voters.iter().copied().collect(),
+                learners: self.membership.learners.iter().copied().collect(),
+            });
+            if self.role == Role::Leader {
+                self.sync_progress_with_membership();
+            }
+        }
+    }
+}

@@ -1,0 +1,471 @@
+//! Log replication (§5.3) and the commit rule (§5.4.2), from both sides: the leader's
+//! per-follower progress and the follower's AppendEntries handler.
+//!
+//! Flow control follows etcd's progress states: a follower whose log position is
+//! unknown is *probed* with one AppendEntries at a time; once one succeeds the leader
+//! *replicates* optimistically, pipelining up to `max_inflight_appends` batches; a
+//! follower whose next entry was compacted away gets a *snapshot*.
+
+use std::collections::VecDeque;
+
+use crate::event::EventKind;
+use crate::log::Entry;
+use crate::membership::quorum_index;
+use crate::message::{ConflictHint, Message};
+use crate::types::{Index, NodeId, Role};
+
+use super::Raft;
+
+/// How the leader is currently sending to one follower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressState {
+    /// Looking for the point where the logs agree: one AppendEntries at a time.
+    Probe,
+    /// Logs agree up to `match_index`: stream entries, several batches in flight.
+    Replicate,
+    /// A snapshot is on its way; wait for its answer.
+    Snapshot,
+}
+
+/// The leader's view of one follower (Figure 2: nextIndex[i], matchIndex[i]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The index of the next entry to send.
+    pub next_index: Index,
+    /// The highest index known to be replicated on the follower.
+    pub match_index: Index,
+    /// How entries are being sent.
+    pub state: ProgressState,
+    /// Probe: an AppendEntries is out; wait for its answer or the next heartbeat.
+    pub probe_sent: bool,
+    /// Replicate: the last index of each unacknowledged AppendEntries, oldest first.
+    pub inflight: VecDeque<Index>,
+    /// Heard from since the last CheckQuorum tick.
+    pub recent_active: bool,
+    /// Acknowledged something since the last heartbeat (else in-flight data is presumed lost).
+    pub acked_since_heartbeat: bool,
+}
+
+impl Progress {
+    /// A follower about which nothing is known yet: probe from `next_index`.
+    pub fn new(next_index: Index) -> Self {
+        Progress {
+            next_index,
+            match_index: 0,
+            state: ProgressState::Probe,
+            probe_sent: false,
+            inflight: VecDeque::new(),
+            recent_active: false,
+            acked_since_heartbeat: false,
+        }
+    }
+
+    fn become_probe(&mut self, next_index: Index) {
+        self.state = ProgressState::Probe;
+        self.next_index = next_index;
+        self.probe_sent = false;
+        self.inflight.clear();
+    }
+
+    fn become_replicate(&mut self) {
+        self.state = ProgressState::Replicate;
+        self.next_index = self.next_index.max(self.match_index + 1);
+        self.probe_sent = false;
+        self.inflight.clear();
+    }
+}
+
+impl<C: Clone, D: Clone> Raft<C, D> {
+    /// Sends every follower what it lacks.
+    pub(crate) fn broadcast_append(&mut self) {
+        let ids: Vec<NodeId> = self.progress.keys().copied().collect();
+        for id in ids {
+            self.send_append(id, false);
+        }
+    }
+
+    /// Sends `to` the entries from its next_index on, if flow control allows. With
+    /// `heartbeat`, something is sent even when there is nothing new: an empty
+    /// AppendEntries at a point known to match, which keeps the follower's election
+    /// timer quiet and carries the commit index (§5.2).
+    pub(crate) fn send_append(&mut self, to: NodeId, heartbeat: bool) {
+        let max = self.cfg.max_entries_per_append;
+        let max_inflight = self.cfg.max_inflight_appends;
+        let last = self.log.last_index();
+        let Some(p) = self.progress.get(&to) else { return };
+        if p.state == ProgressState::Snapshot {
+            if heartbeat {
+                self.send_heartbeat_at(to, p.match_index);
+            }
+            return;
+        }
+        if p.next_index <= self.log.snapshot_index() {
+            // The entries this follower needs were compacted: §7, InstallSnapshot.
+            self.send_snapshot(to);
+            return;
+        }
+        let paused = match p.state {
+            ProgressState::Probe => p.probe_sent,
+            ProgressState::Replicate => p.inflight.len() >= max_inflight,
+            ProgressState::Snapshot => true,
+        };
+        let has_new = p.next_index <= last;
+        if paused || !has_new {
+            if heartbeat {
+                let at = match p.state {
+                    ProgressState::Probe => p.next_index - 1,
+                    _ => p.match_index,
+                };
+                self.send_heartbeat_at(to, at);
+            }
+            return;
+        }
+        let prev_log_index = p.next_index - 1;
+        let prev_log_term = self
+            .log
+            .term_at(prev_log_index)
+            .expect("prev_log_index is within the leader's log");
+        let entries: Vec<Entry<C>> = self.log.slice(p.next_index, max).to_vec();
+        let sent_last = prev_log_index + entries.len() as Index;
+        let p = self.progress.get_mut(&to).expect("checked above");
+        match p.state {
+            ProgressState::Probe => p.probe_sent = true,
+            ProgressState::Replicate => {
+                // Optimistic: the next batch follows this one without waiting.
+                p.next_index = sent_last + 1;
+                p.inflight.push_back(sent_last);
+            }
+            ProgressState::Snapshot => unreachable!(),
+        }
+        let msg = Message::AppendEntries {
+            term: self.current_term,
+            leader_id: self.id,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.commit_index,
+        };
+        self.send(to, msg);
+    }
+
+    /// An empty AppendEntries whose consistency check is at `at`.
+    fn send_heartbeat_at(&mut self, to: NodeId, at: Index) {
+        let Some(prev_log_term) = self.log.term_at(at) else {
+            // `at` was compacted away; the follower needs the snapshot anyway.
+            self.send_snapshot(to);
+            return;
+        };
+        let msg = Message::AppendEntries {
+            term: self.current_term,
+            leader_id: self.id,
+            prev_log_index: at,
+            prev_log_term,
+            entries: Vec::new(),
+            leader_commit: self.commit_index,
+        };
+        self.send(to, msg);
+    }
+
+    /// The heartbeat timer fired (§5.2: leaders send periodic heartbeats to maintain
+    /// their authority). Also the retransmission point: a follower that acknowledged
+    /// nothing for a whole interval while data was in flight is probed again.
+    pub fn tick_heartbeat(&mut self) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let ids: Vec<NodeId> = self.progress.keys().copied().collect();
+        for id in ids {
+            let p = self.progress.get_mut(&id).expect("listed");
+            match p.state {
+                ProgressState::Replicate
+                    if p.next_index > p.match_index + 1 && !p.acked_since_heartbeat =>
+                {
+                    let next = p.match_index + 1;
+                    p.become_probe(next);
+                }
+                ProgressState::Probe => p.probe_sent = false,
+                ProgressState::Snapshot if !p.acked_since_heartbeat => {
+                    // The snapshot or its answer was lost: send it again.
+                    let next = p.match_index + 1;
+                    p.become_probe(next);
+                }
+                _ => {}
+            }
+            p.acked_since_heartbeat = false;
+            self.send_append(id, true);
+        }
+    }
+
+    /// Handles AppendEntries (Figure 2 "AppendEntries RPC, receiver implementation").
+    /// The term rules of `step` ran first: the sender leads our current term.
+    pub(crate) fn handle_append_entries(
+        &mut self,
+        leader: NodeId,
+        mut prev_log_index: Index,
+        mut prev_log_term: crate::types::Term,
+        mut entries: Vec<Entry<C>>,
+        leader_commit: Index,
+    ) {
+        if self.role == Role::Leader {
+            // Two leaders in one term: only possible with an unsafe switch on. Refuse,
+            // and let the safety checker report it.
+            self.emit(EventKind::AppendRejected {
+                leader,
+                prev_log_index,
+                reason: "I lead this term myself (Election Safety is broken)".into(),
+            });
+            return;
+        }
+        if self.role != Role::Follower {
+            let reason = format!("discovered leader n{leader} of term {}", self.current_term);
+            self.become_follower(self.current_term, Some(leader), &reason);
+        }
+        // A valid AppendEntries from the current leader resets the election timer.
+        self.leader_id = Some(leader);
+        self.last_leader_contact = Some(self.now);
+        self.ready.reset_election_timer = true;
+
+        let count = entries.len();
+        let request_prev = prev_log_index;
+        // Entries up to our commit index are committed, hence identical to the leader's
+        // (Leader Completeness); skip them, which also covers a compacted prefix.
+        if prev_log_index < self.commit_index {
+            let skip = (self.commit_index - prev_log_index).min(entries.len() as Index);
+            entries.drain(..skip as usize);
+            prev_log_index += skip;
+            prev_log_term = self.log.term_at(prev_log_index).unwrap_or(prev_log_term);
+            if entries.is_empty() {
+                let match_index = self.commit_index.max(prev_log_index);
+                return self.accept_append(leader, request_prev, count, match_index, leader_commit);
+            }
+        }
+        // Rule 2: reply false if the log has no entry at prevLogIndex with prevLogTerm.
+        if !self.log.matches(prev_log_index, prev_log_term) {
+            let hint = if prev_log_index > self.log.last_index() {
+                ConflictHint::LogTooShort {
+                    last_index: self.log.last_index(),
+                }
+            } else {
+                ConflictHint::TermMismatch {
+                    conflict_term: self.log.term_at(prev_log_index).unwrap_or(0),
+                    first_index: self.log.first_index_of_term_at(prev_log_index),
+                }
+            };
+            self.emit(EventKind::AppendRejected {
+                leader,
+                prev_log_index: request_prev,
+                reason: format!(
+                    "no entry t{prev_log_term}@{prev_log_index} in my log; hint {hint:?}"
+                ),
+            });
+            self.send(
+                leader,
+                Message::AppendEntriesReply {
+                    term: self.current_term,
+                    success: false,
+                    match_index: 0,
+                    prev_log_index: request_prev,
+                    hint: Some(hint),
+                },
+            );
+            return;
+        }
+        // Rules 3 and 4: delete an existing entry that conflicts with a new one (same
+        // index, different term) and all that follow it, and only then; append what is
+        // new. An entry we already hold is skipped, so a delayed or duplicated
+        // AppendEntries never truncates entries that match.
+        let match_index = prev_log_index + entries.len() as Index;
+        let mut config_touched = false;
+        let mut new_from = None;
+        for (i, e) in entries.iter().enumerate() {
+            match self.log.term_at(e.index) {
+                Some(t) if t == e.term => continue,
+                Some(_) => {
+                    // Only an unsafe teaching switch can bring a leader that lacks a
+                    // committed entry; then the deletion goes ahead and the safety
+                    // checker reports what it breaks.
+                    assert!(
+                        e.index > self.commit_index || self.cfg.is_unsafe(),
+                        "State Machine Safety: n{} would delete committed entry {} (commit index {})",
+                        self.id,
+                        e.index,
+                        self.commit_index
+                    );
+                    let removed = self.log.truncate_from(e.index);
+                    let mut terms: Vec<_> = removed.iter().map(|r| r.term).collect();
+                    terms.dedup();
+                    config_touched |= removed
+                        .iter()
+                        .any(|r| matches!(r.payload, crate::log::Payload::Config(_)));
+                    self.emit(EventKind::Truncated {
+                        from: e.index,
+                        to: e.index + removed.len() as Index - 1,
+                        terms,
+                        leader,
+                    });
+                    new_from = Some(i);
+                    break;
+                }
+                None => {
+                    new_from = Some(i);
+                    break;
+                }
+            }
+        }
+        if let Some(i) = new_from {
+            let first = entries[i].index;
+            for e in entries.drain(i..) {
+                config_touched |= matches!(e.payload, crate::log::Payload::Config(_));
+                self.log.push(e);
+            }
+            self.mark_dirty(first);
+        }
+        if config_touched {
+            self.refresh_membership();
+        }
+        self.accept_append(leader, request_prev, count, match_index, leader_commit);
+    }
+
+    /// Replies success and, rule 5, advances the commit index to
+    /// min(leaderCommit, index of last new entry).
+    fn accept_append(
+        &mut self,
+        leader: NodeId,
+        request_prev: Index,
+        count: usize,
+        match_index: Index,
+        leader_commit: Index,
+    ) {
+        let new_commit = leader_commit.min(match_index);
+        if new_commit > self.commit_index {
+            self.set_commit_index(new_commit);
+        }
+        self.emit(EventKind::AppendAccepted {
+            leader,
+            prev_log_index: request_prev,
+            entries: count,
+            match_index,
+        });
+        self.send(
+            leader,
+            Message::AppendEntriesReply {
+                term: self.current_term,
+                success: true,
+                match_index,
+                prev_log_index: request_prev,
+                hint: None,
+            },
+        );
+    }
+
+    /// Handles the answer to AppendEntries (Figure 2, Rules for Leaders): on success
+    /// update nextIndex and matchIndex; on a conflict move nextIndex back using the
+    /// follower's hint and retry.
+    pub(crate) fn handle_append_reply(
+        &mut self,
+        from: NodeId,
+        success: bool,
+        match_index: Index,
+        rejected_prev: Index,
+        hint: Option<ConflictHint>,
+    ) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let Some(p) = self.progress.get_mut(&from) else { return };
+        p.recent_active = true;
+        if success {
+            p.acked_since_heartbeat = true;
+            if match_index > p.match_index {
+                p.match_index = match_index;
+            }
+            p.next_index = p.next_index.max(p.match_index + 1);
+            match p.state {
+                ProgressState::Probe | ProgressState::Snapshot => p.become_replicate(),
+                ProgressState::Replicate => {
+                    while p.inflight.front().is_some_and(|&i| i <= p.match_index) {
+                        p.inflight.pop_front();
+                    }
+                }
+            }
+            self.maybe_commit();
+            self.send_append(from, false);
+            self.maybe_send_timeout_now();
+            return;
+        }
+        // A rejection. Ignore stale ones: those about a point we already know matches,
+        // or (while probing) about another probe than the one outstanding.
+        let stale = match p.state {
+            ProgressState::Replicate => rejected_prev < p.match_index + 1,
+            ProgressState::Probe => rejected_prev != p.next_index - 1,
+            ProgressState::Snapshot => true,
+        };
+        if stale || hint.is_none() {
+            return;
+        }
+        let next = match hint.expect("checked") {
+            ConflictHint::LogTooShort { last_index } => last_index + 1,
+            // If the leader has entries of the conflicting term, the logs may agree up to
+            // its last one; otherwise skip the follower's whole run of that term.
+            ConflictHint::TermMismatch {
+                conflict_term,
+                first_index,
+            } => match self.log.last_index_of_term(conflict_term) {
+                Some(i) => i + 1,
+                None => first_index,
+            },
+        };
+        let p = self.progress.get_mut(&from).expect("checked");
+        let next = next.max(p.match_index + 1).min(rejected_prev);
+        p.become_probe(next);
+        self.emit(EventKind::NextIndexBackedUp {
+            follower: from,
+            rejected: rejected_prev,
+            next_index: next,
+        });
+        self.send_append(from, false);
+    }
+
+    /// The leader's commit rule (§5.3, §5.4.2): the highest index stored on a majority
+    /// commits, but only if its entry is from the current term; earlier-term entries
+    /// then commit with it (Log Matching). Counting replicas of an older term's entry is
+    /// exactly what Figure 8 shows to be unsafe.
+    pub(crate) fn maybe_commit(&mut self) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let last = self.log.last_index();
+        let matches: Vec<Index> = self
+            .membership
+            .voters
+            .iter()
+            .map(|&v| {
+                if v == self.id {
+                    last
+                } else {
+                    self.progress.get(&v).map_or(0, |p| p.match_index)
+                }
+            })
+            .collect();
+        let n = quorum_index(matches);
+        if n <= self.commit_index {
+            return;
+        }
+        let current_term_entry = self.log.term_at(n) == Some(self.current_term);
+        if current_term_entry || self.cfg.unsafe_commit_previous_term_entries {
+            self.set_commit_index(n);
+        }
+    }
+
+    pub(crate) fn set_commit_index(&mut self, to: Index) {
+        let from = self.commit_index;
+        assert!(to > from, "commit index regression {from} -> {to}");
+        assert!(
+            to <= self.log.last_index(),
+            "committing {to} beyond the log's end {}",
+            self.log.last_index()
+        );
+        self.commit_index = to;
+        self.emit(EventKind::Committed { from, to });
+    }
+}

@@ -1,0 +1,122 @@
+//! Log compaction (§7): taking snapshots, sending them to followers that fell behind the
+//! leader's compacted prefix, and installing them.
+
+use crate::event::EventKind;
+use crate::log::Snapshot;
+use crate::message::Message;
+use crate::types::{Index, NodeId, Role};
+
+use super::replication::ProgressState;
+use super::Raft;
+
+impl<C: Clone, D: Clone> Raft<C, D> {
+    /// Whether the log holds at least `threshold` applied entries past the snapshot, so
+    /// the runtime should take a snapshot of its state machine and call [`Raft::compact`].
+    pub fn snapshot_due(&self, threshold: u64) -> bool {
+        self.last_applied >= self.log.snapshot_index() + threshold
+    }
+
+    /// Compacts the log through `index` (an applied index), keeping `data`, the state
+    /// machine's state at exactly that index, as the new snapshot.
+    pub fn compact(&mut self, index: Index, data: D) {
+        assert!(
+            index <= self.last_applied,
+            "snapshot at {index} beyond last applied {}",
+            self.last_applied
+        );
+        if index <= self.log.snapshot_index() {
+            return;
+        }
+        let last_term = self.log.term_at(index).expect("compacting a held entry");
+        let membership = match self.log.last_config(index) {
+            Some((_, m)) => m.clone(),
+            None => match &self.snapshot {
+                Some(s) => s.membership.clone(),
+                None => self.initial_membership.clone(),
+            },
+        };
+        self.log.compact(index);
+        self.snapshot = Some(Snapshot {
+            last_index: index,
+            last_term,
+            membership,
+            data,
+        });
+        self.ready.snapshot_changed = true;
+        self.emit(EventKind::SnapshotTaken {
+            last_index: index,
+            last_term,
+        });
+    }
+
+    /// Sends the latest snapshot to a follower that needs compacted entries.
+    pub(crate) fn send_snapshot(&mut self, to: NodeId) {
+        let Some(snapshot) = self.snapshot.clone() else {
+            return;
+        };
+        let Some(p) = self.progress.get_mut(&to) else { return };
+        p.state = ProgressState::Snapshot;
+        p.inflight.clear();
+        let last_index = snapshot.last_index;
+        self.emit(EventKind::SnapshotSent { to, last_index });
+        self.send(
+            to,
+            Message::InstallSnapshot {
+                term: self.current_term,
+                leader_id: self.id,
+                snapshot,
+            },
+        );
+    }
+
+    /// Handles InstallSnapshot (Figure 13): a snapshot no newer than what is committed
+    /// here is ignored; otherwise the log keeps only entries after it that still match,
+    /// and the state machine is reset to the snapshot.
+    pub(crate) fn handle_install_snapshot(&mut self, leader: NodeId, snapshot: Snapshot<D>) {
+        if self.role != Role::Follower {
+            let reason = format!("discovered leader n{leader} of term {}", self.current_term);
+            self.become_follower(self.current_term, Some(leader), &reason);
+        }
+        self.leader_id = Some(leader);
+        self.last_leader_contact = Some(self.now);
+        self.ready.reset_election_timer = true;
+        let (index, term) = (snapshot.last_index, snapshot.last_term);
+        if index > self.commit_index {
+            self.log.install_snapshot(index, term);
+            self.commit_index = index;
+            self.last_applied = index;
+            self.snapshot = Some(snapshot.clone());
+            self.ready.snapshot_changed = true;
+            self.ready.snapshot_to_restore = Some(snapshot);
+            self.emit(EventKind::SnapshotInstalled {
+                leader,
+                last_index: index,
+                last_term: term,
+            });
+            self.refresh_membership();
+        }
+        self.send(
+            leader,
+            Message::InstallSnapshotReply {
+                term: self.current_term,
+                last_index: self.commit_index.max(index),
+            },
+        );
+    }
+
+    /// The follower now holds everything through `last_index`.
+    pub(crate) fn handle_install_snapshot_reply(&mut self, from: NodeId, last_index: Index) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let Some(p) = self.progress.get_mut(&from) else { return };
+        p.recent_active = true;
+        p.acked_since_heartbeat = true;
+        p.match_index = p.match_index.max(last_index);
+        p.next_index = p.match_index + 1;
+        p.state = ProgressState::Probe;
+        p.probe_sent = false;
+        self.maybe_commit();
+        self.send_append(from, false);
+    }
+}

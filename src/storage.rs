@@ -1,0 +1,70 @@
+//! Stable storage: what a node keeps across crashes (Figure 2's persistent state and the
+//! snapshot). It lives outside the node thread, owned by the harness, so a crash loses
+//! the thread and its volatile state but never what was persisted.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::raft::{Persisted, Raft, Ready};
+
+/// One node's stable storage.
+#[derive(Debug)]
+pub struct Storage<C, D> {
+    persisted: Persisted<C, D>,
+    /// How many times the node wrote to it (each a would-be fsync).
+    pub writes: u64,
+}
+
+/// Storage shared between the harness and the node thread.
+pub type SharedStorage<C, D> = Arc<Mutex<Storage<C, D>>>;
+
+impl<C: Clone, D: Clone> Default for Storage<C, D> {
+    fn default() -> Self {
+        Storage {
+            persisted: Persisted::default(),
+            writes: 0,
+        }
+    }
+}
+
+impl<C: Clone, D: Clone> Storage<C, D> {
+    /// What a restarting node loads.
+    pub fn load(&self) -> Persisted<C, D> {
+        self.persisted.clone()
+    }
+
+    /// What is on disk now (term, vote, log, snapshot).
+    pub fn persisted(&self) -> &Persisted<C, D> {
+        &self.persisted
+    }
+
+    /// Makes the changes a step produced durable, before any message of that step is sent.
+    pub fn persist(&mut self, ready: &Ready<C, D>, core: &Raft<C, D>) {
+        let mut wrote = false;
+        if let Some(hs) = ready.hard_state {
+            self.persisted.hard_state = hs;
+            wrote = true;
+        }
+        if ready.snapshot_changed {
+            self.persisted.snapshot = core.snapshot().cloned();
+            self.persisted.log = core.log().clone();
+            wrote = true;
+        } else if let Some(from) = ready.log_dirty_from {
+            let log = &mut self.persisted.log;
+            log.truncate_from(from.max(log.first_index()));
+            for e in core.log().slice(from, usize::MAX) {
+                log.push(e.clone());
+            }
+            wrote = true;
+        }
+        if wrote {
+            self.writes += 1;
+        }
+    }
+
+    /// Forgets the vote, for the `unsafe_forget_vote_on_restart` teaching switch.
+    pub fn forget_vote(&mut self) {
+        self.persisted.hard_state.voted_for = None;
+    }
+}
