@@ -417,6 +417,17 @@ impl<S: StateMachine + Default> Cluster<S> {
         }
     }
 
+    /// Panics if a node thread died on its own: that is a panic inside Raft (a broken
+    /// invariant, printed above), and the run cannot be trusted any more.
+    pub fn check_threads(&self) {
+        let slots = self.slots.lock();
+        for (id, slot) in slots.iter() {
+            if slot.running.as_ref().is_some_and(|r| r.join.is_finished()) {
+                panic!("node n{id}'s thread died (its panic is printed above); seed {}", self.seed);
+            }
+        }
+    }
+
     /// The node that leads the highest term among live nodes, if any.
     pub fn leader(&self) -> Option<NodeId> {
         self.statuses()
@@ -450,6 +461,7 @@ impl<S: StateMachine + Default> Cluster<S> {
     ) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
         loop {
+            self.check_threads();
             if cond(&self.statuses()) {
                 return Ok(());
             }
@@ -491,6 +503,7 @@ impl<S: StateMachine + Default> Cluster<S> {
     ) -> Result<Index, Error> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
+            self.check_threads();
             let Some(leader) = self.leader() else {
                 std::thread::sleep(crate::node::RETRY_PAUSE);
                 continue;

@@ -356,6 +356,11 @@ impl EventKind {
                 log::Level::Debug
             }
             VoteReceived { .. } | NextIndexBackedUp { .. } => log::Level::Debug,
+            // ElectionStarted already tells this story at info.
+            RoleChanged {
+                to: Role::Candidate | Role::PreCandidate,
+                ..
+            } => log::Level::Debug,
             Violation { .. } => log::Level::Error,
             _ => log::Level::Info,
         }

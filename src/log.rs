@@ -148,7 +148,7 @@ impl<C: Clone> RaftLog<C> {
             return &[];
         }
         let lo = (start - self.first_index()) as usize;
-        let hi = (lo + max).min(self.entries.len());
+        let hi = lo.saturating_add(max).min(self.entries.len());
         &self.entries[lo..hi]
     }
 

@@ -19,6 +19,7 @@ pub mod election;
 mod ready;
 pub mod replication;
 pub mod snapshot;
+pub mod testkit;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
