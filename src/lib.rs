@@ -27,6 +27,7 @@ pub mod safety;
 pub mod state_machine;
 pub mod status;
 pub mod storage;
+pub mod summary;
 pub mod trace;
 pub mod types;
 
