@@ -54,6 +54,8 @@ pub struct Cluster<S: StateMachine> {
     /// Serializes fault operations, so concurrent crash/restart of one node stay ordered.
     faults: Mutex<()>,
     next_client: AtomicU64,
+    /// The ids of the members, shared with clients so they know whom to ask.
+    directory: Arc<Mutex<Vec<NodeId>>>,
 }
 
 impl<S: StateMachine + Default> Cluster<S> {
@@ -104,6 +106,7 @@ impl<S: StateMachine + Default> Cluster<S> {
             slots: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(()),
             next_client: AtomicU64::new(0),
+            directory: Arc::new(Mutex::new((0..nodes).collect())),
         };
         for id in 0..nodes {
             cluster.slots.lock().insert(id, cluster.new_slot(id));
@@ -544,9 +547,53 @@ impl<S: StateMachine + Default> Cluster<S> {
         None
     }
 
-    /// A fresh address for a client endpoint on the router.
-    pub(crate) fn new_client_addr(&self) -> NodeId {
-        router::CLIENT_ADDR_BASE + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId
+    /// Registers a new client endpoint on the router: its address, where it sends, and
+    /// the shared list of members.
+    pub(crate) fn connect_client(
+        &self,
+        inbox: Sender<router::Packet<Wire<S>>>,
+    ) -> ClientLink<S> {
+        let addr = router::CLIENT_ADDR_BASE + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId;
+        self.router.control(router::Control::Register(addr, inbox));
+        ClientLink {
+            addr,
+            router: self.router.sender(),
+            members: self.directory.clone(),
+            trace: self.trace.clone(),
+        }
+    }
+}
+
+/// What a client needs to talk to the cluster through the router.
+pub(crate) struct ClientLink<S: StateMachine> {
+    /// The client's address on the router.
+    pub addr: NodeId,
+    /// Where to send requests.
+    pub router: Sender<router::Input<Wire<S>>>,
+    /// The current members.
+    pub members: Arc<Mutex<Vec<NodeId>>>,
+    /// For log lines.
+    pub trace: Arc<Trace>,
+}
+
+impl<S: StateMachine> ClientLink<S> {
+    /// Sends a packet from this client.
+    pub fn send(&self, to: NodeId, msg: Wire<S>) {
+        let p = router::Packet {
+            from: self.addr,
+            to,
+            msg,
+        };
+        let _ = self.router.send(router::Input::Packet(p));
+    }
+}
+
+impl<S: StateMachine> Drop for ClientLink<S> {
+    fn drop(&mut self) {
+        let (ack, _) = bounded(1);
+        let _ = self
+            .router
+            .send(router::Input::Control(router::Control::Unregister(self.addr), ack));
     }
 }
 

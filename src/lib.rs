@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod kv;
 pub mod log;
 pub mod logging;
 pub mod membership;

@@ -65,6 +65,9 @@ pub enum Message<C, D> {
         entries: Vec<Entry<C>>,
         /// The leader's commit index.
         leader_commit: Index,
+        /// The leader's latest ReadIndex round (dissertation §6.4), echoed in the reply
+        /// so the leader knows which round a follower's answer confirms.
+        read_seq: u64,
     },
     /// The answer to AppendEntries.
     AppendEntriesReply {
@@ -78,6 +81,8 @@ pub enum Message<C, D> {
         prev_log_index: Index,
         /// On rejection: where to look next.
         hint: Option<ConflictHint>,
+        /// The request's `read_seq`, echoed.
+        read_seq: u64,
     },
     /// Invoked by the leader to send a snapshot to a follower that needs entries the
     /// leader has already compacted (§7).

@@ -43,6 +43,9 @@ pub enum Wire<S: StateMachine> {
         id: u64,
         /// The command.
         command: S::Command,
+        /// Answer from the state machine with `StateMachine::query` after a ReadIndex
+        /// round (dissertation §6.4) instead of appending the command to the log.
+        read_only: bool,
     },
     /// The node's answer: the command's output once applied, or a redirect.
     ClientReply {
@@ -57,9 +60,14 @@ impl<S: StateMachine> Clone for Wire<S> {
     fn clone(&self) -> Self {
         match self {
             Wire::Raft(m) => Wire::Raft(m.clone()),
-            Wire::ClientRequest { id, command } => Wire::ClientRequest {
+            Wire::ClientRequest {
+                id,
+                command,
+                read_only,
+            } => Wire::ClientRequest {
                 id: *id,
                 command: command.clone(),
+                read_only: *read_only,
             },
             Wire::ClientReply { id, result } => Wire::ClientReply {
                 id: *id,
@@ -73,7 +81,7 @@ impl<S: StateMachine> std::fmt::Debug for Wire<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Wire::Raft(m) => write!(f, "{m:?}"),
-            Wire::ClientRequest { id, command } => write!(f, "ClientRequest#{id} {command:?}"),
+            Wire::ClientRequest { id, command, .. } => write!(f, "ClientRequest#{id} {command:?}"),
             Wire::ClientReply { id, result } => write!(f, "ClientReply#{id} {result:?}"),
         }
     }
@@ -179,6 +187,13 @@ struct Pending {
     term: Term,
 }
 
+/// A read-only client request in the ReadIndex pipeline.
+struct PendingQuery<C> {
+    client: NodeId,
+    id: u64,
+    command: C,
+}
+
 /// One node thread's state.
 pub(crate) struct NodeRuntime<S: StateMachine> {
     id: NodeId,
@@ -192,6 +207,11 @@ pub(crate) struct NodeRuntime<S: StateMachine> {
     election_deadline: Instant,
     heartbeat_deadline: Option<Instant>,
     pending: BTreeMap<Index, Pending>,
+    /// Reads waiting for the leader to confirm its round, by context.
+    queries: BTreeMap<u64, PendingQuery<S::Command>>,
+    /// Confirmed reads waiting for their read index to be applied.
+    confirmed: Vec<(Index, PendingQuery<S::Command>)>,
+    next_query: u64,
     last_applied: Index,
 }
 
@@ -229,6 +249,9 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             election_deadline: now,
             heartbeat_deadline: None,
             pending: BTreeMap::new(),
+            queries: BTreeMap::new(),
+            confirmed: Vec::new(),
+            next_query: 0,
             last_applied,
         };
         node.reset_election_timer(now);
@@ -318,10 +341,26 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
                 }
                 self.core.step(p.from, m);
             }
-            Wire::ClientRequest { id, command } => {
-                // A read-only command needs no log entry... but only a leader that has
-                // committed an entry of its term may answer; that is ReadIndex, done in
-                // the key/value layer. Here every command goes through the log.
+            Wire::ClientRequest {
+                id,
+                command,
+                read_only: true,
+            } => {
+                self.next_query += 1;
+                let ctx = self.next_query;
+                match self.core.read_index(ctx) {
+                    Ok(()) => {
+                        let q = PendingQuery {
+                            client: p.from,
+                            id,
+                            command,
+                        };
+                        self.queries.insert(ctx, q);
+                    }
+                    Err(nl) => self.send(p.from, Wire::ClientReply { id, result: Err(nl) }),
+                }
+            }
+            Wire::ClientRequest { id, command, .. } => {
                 match self.core.propose(command) {
                     Ok((index, term)) => {
                         self.pending.insert(
@@ -367,6 +406,8 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             log_dirty_from,
             snapshot_to_restore,
             committed,
+            reads,
+            failed_reads,
             reset_election_timer,
             events,
             ..
@@ -382,6 +423,7 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             self.restore(s);
         }
         self.apply(&committed);
+        self.serve_reads(reads, failed_reads);
         if let Some(checker) = &self.shared.checker {
             checker
                 .lock()
@@ -397,6 +439,16 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             (true, false) => {
                 self.heartbeat_deadline = None;
                 self.fail_pending();
+                for (_, q) in std::mem::take(&mut self.confirmed) {
+                    let leader = self.core.leader_id();
+                    self.send(
+                        q.client,
+                        Wire::ClientReply {
+                            id: q.id,
+                            result: Err(NotLeader { leader }),
+                        },
+                    );
+                }
             }
             _ => {}
         }
@@ -463,6 +515,41 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             Some(role),
             crate::event::EventKind::Applied { from, to },
         );
+    }
+
+    /// Answers ReadIndex reads: confirmed ones once their read index is applied, failed
+    /// ones with a redirect.
+    fn serve_reads(&mut self, reads: Vec<crate::raft::ReadState>, failed: Vec<u64>) {
+        for ctx in failed {
+            if let Some(q) = self.queries.remove(&ctx) {
+                let leader = self.core.leader_id().filter(|&l| l != self.id);
+                self.send(
+                    q.client,
+                    Wire::ClientReply {
+                        id: q.id,
+                        result: Err(NotLeader { leader }),
+                    },
+                );
+            }
+        }
+        for r in reads {
+            if let Some(q) = self.queries.remove(&r.ctx) {
+                self.confirmed.push((r.index, q));
+            }
+        }
+        let applied = self.last_applied;
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.confirmed)
+            .into_iter()
+            .partition(|(index, _)| *index <= applied);
+        self.confirmed = waiting;
+        for (_, q) in ready {
+            let result = match self.sm.query(&q.command) {
+                Some(out) => Ok(out),
+                // Not a read after all: the client must send it as a write.
+                None => Err(NotLeader { leader: None }),
+            };
+            self.send(q.client, Wire::ClientReply { id: q.id, result });
+        }
     }
 
     /// Tells every waiting client that this node lost leadership: their entries may or

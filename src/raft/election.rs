@@ -287,8 +287,10 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 self.current_term
             ),
         });
-        self.append_as_leader(Payload::Noop)
+        let (noop, _) = self
+            .append_as_leader(Payload::Noop)
             .expect("a new leader can append");
+        self.term_start_index = noop;
         self.pending_broadcast = false;
         self.broadcast_append();
     }

@@ -16,6 +16,7 @@
 //! dissertation §4.1) and chunked snapshots (a snapshot is one message in memory).
 
 pub mod election;
+pub mod read;
 mod ready;
 pub mod replication;
 pub mod snapshot;
@@ -32,6 +33,7 @@ use crate::membership::Membership;
 use crate::message::{Envelope, Message};
 use crate::types::{Index, NodeId, Role, Term};
 
+pub use read::ReadState;
 pub use ready::{HardState, Persisted, Ready};
 pub use replication::{Progress, ProgressState};
 
@@ -127,6 +129,14 @@ pub struct Raft<C, D> {
     // Volatile state on leaders (Figure 2: nextIndex[], matchIndex[]).
     progress: BTreeMap<NodeId, Progress>,
     transfer: Option<Transfer>,
+    /// The index of the no-op that opened this leader's term.
+    term_start_index: Index,
+    /// The latest ReadIndex round started (§6.4).
+    read_seq: u64,
+    /// Reads waiting for their round to be confirmed by a majority.
+    reads: std::collections::VecDeque<read::PendingRead>,
+    /// A read arrived since the last flush: send one heartbeat round for all of them.
+    pending_read_round: bool,
 
     ready: Ready<C, D>,
     /// Proposals arrived since the last flush: send AppendEntries once for all of them.
@@ -162,6 +172,10 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             votes: BTreeMap::new(),
             progress: BTreeMap::new(),
             transfer: None,
+            term_start_index: 0,
+            read_seq: 0,
+            reads: std::collections::VecDeque::new(),
+            pending_read_round: false,
             ready: Ready::default(),
             pending_broadcast: false,
         };
@@ -278,15 +292,24 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 prev_log_term,
                 entries,
                 leader_commit,
+                read_seq,
                 ..
-            } => self.handle_append_entries(leader_id, prev_log_index, prev_log_term, entries, leader_commit),
+            } => self.handle_append_entries(
+                leader_id,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+                read_seq,
+            ),
             Message::AppendEntriesReply {
                 success,
                 match_index,
                 prev_log_index,
                 hint,
+                read_seq,
                 ..
-            } => self.handle_append_reply(from, success, match_index, prev_log_index, hint),
+            } => self.handle_append_reply(from, success, match_index, prev_log_index, hint, read_seq),
             Message::InstallSnapshot {
                 leader_id,
                 snapshot,
@@ -371,6 +394,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                         match_index: 0,
                         prev_log_index,
                         hint: None,
+                        read_seq: 0,
                     },
                 );
             }
@@ -433,6 +457,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         if std::mem::take(&mut self.pending_broadcast) && self.role == Role::Leader {
             self.broadcast_append();
         }
+        if std::mem::take(&mut self.pending_read_round) && self.role == Role::Leader {
+            self.broadcast_read_round();
+        }
         if self.commit_index > self.last_applied {
             let from = self.last_applied + 1;
             let n = (self.commit_index - self.last_applied) as usize;
@@ -491,6 +518,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         }
         self.votes.clear();
         self.progress.clear();
+        self.fail_reads();
         if let Some(t) = self.transfer.take() {
             if leader != Some(t.target) {
                 self.emit(EventKind::TransferAborted {

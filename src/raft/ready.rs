@@ -56,6 +56,10 @@ pub struct Ready<C, D> {
     pub snapshot_to_restore: Option<Snapshot<D>>,
     /// Newly committed entries, to apply in order.
     pub committed: Vec<Entry<C>>,
+    /// ReadIndex reads confirmed: each may be served once `index` is applied.
+    pub reads: Vec<crate::raft::ReadState>,
+    /// ReadIndex reads that can no longer be confirmed (leadership lost): their contexts.
+    pub failed_reads: Vec<u64>,
     /// The election timer must restart with a fresh random timeout.
     pub reset_election_timer: bool,
     /// What happened, for the trace and the log.
@@ -71,6 +75,8 @@ impl<C, D> Default for Ready<C, D> {
             snapshot_changed: false,
             snapshot_to_restore: None,
             committed: Vec::new(),
+            reads: Vec::new(),
+            failed_reads: Vec::new(),
             reset_election_timer: false,
             events: Vec::new(),
         }
@@ -86,6 +92,8 @@ impl<C, D> Ready<C, D> {
             && !self.snapshot_changed
             && self.snapshot_to_restore.is_none()
             && self.committed.is_empty()
+            && self.reads.is_empty()
+            && self.failed_reads.is_empty()
             && !self.reset_election_timer
             && self.events.is_empty()
     }

@@ -44,6 +44,8 @@ pub struct Progress {
     pub recent_active: bool,
     /// Acknowledged something since the last heartbeat (else in-flight data is presumed lost).
     pub acked_since_heartbeat: bool,
+    /// The latest ReadIndex round this follower has answered.
+    pub acked_read_seq: u64,
 }
 
 impl Progress {
@@ -57,6 +59,7 @@ impl Progress {
             inflight: VecDeque::new(),
             recent_active: false,
             acked_since_heartbeat: false,
+            acked_read_seq: 0,
         }
     }
 
@@ -144,6 +147,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             prev_log_term,
             entries,
             leader_commit: self.commit_index,
+            read_seq: self.read_seq,
         };
         self.send(to, msg);
     }
@@ -162,6 +166,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             prev_log_term,
             entries: Vec::new(),
             leader_commit: self.commit_index,
+            read_seq: self.read_seq,
         };
         self.send(to, msg);
     }
@@ -205,6 +210,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         mut prev_log_term: crate::types::Term,
         mut entries: Vec<Entry<C>>,
         leader_commit: Index,
+        read_seq: u64,
     ) {
         if self.role == Role::Leader {
             // Two leaders in one term: only possible with an unsafe switch on. Refuse,
@@ -236,7 +242,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             prev_log_term = self.log.term_at(prev_log_index).unwrap_or(prev_log_term);
             if entries.is_empty() {
                 let match_index = self.commit_index.max(prev_log_index);
-                return self.accept_append(leader, request_prev, count, match_index, leader_commit);
+                return self.accept_append(leader, request_prev, count, match_index, leader_commit, read_seq);
             }
         }
         // Rule 2: reply false if the log has no entry at prevLogIndex with prevLogTerm.
@@ -266,6 +272,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                     match_index: 0,
                     prev_log_index: request_prev,
                     hint: Some(hint),
+                    read_seq,
                 },
             );
             return;
@@ -323,7 +330,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         if config_touched {
             self.refresh_membership();
         }
-        self.accept_append(leader, request_prev, count, match_index, leader_commit);
+        self.accept_append(leader, request_prev, count, match_index, leader_commit, read_seq);
     }
 
     /// Replies success and, rule 5, advances the commit index to
@@ -335,6 +342,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         count: usize,
         match_index: Index,
         leader_commit: Index,
+        read_seq: u64,
     ) {
         let new_commit = leader_commit.min(match_index);
         if new_commit > self.commit_index {
@@ -354,6 +362,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 match_index,
                 prev_log_index: request_prev,
                 hint: None,
+                read_seq,
             },
         );
     }
@@ -368,12 +377,20 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         match_index: Index,
         rejected_prev: Index,
         hint: Option<ConflictHint>,
+        read_seq: u64,
     ) {
         if self.role != Role::Leader {
             return;
         }
         let Some(p) = self.progress.get_mut(&from) else { return };
         p.recent_active = true;
+        // Any answer in our term, success or not, shows the follower still accepts us
+        // as leader: it confirms the ReadIndex rounds up to `read_seq`.
+        if read_seq > p.acked_read_seq {
+            p.acked_read_seq = read_seq;
+            self.maybe_confirm_reads();
+        }
+        let Some(p) = self.progress.get_mut(&from) else { return };
         if success {
             p.acked_since_heartbeat = true;
             if match_index > p.match_index {
@@ -467,5 +484,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         );
         self.commit_index = to;
         self.emit(EventKind::Committed { from, to });
+        if self.role == Role::Leader {
+            self.maybe_confirm_reads();
+        }
     }
 }
