@@ -23,6 +23,8 @@ use crate::storage::{SharedStorage, Storage};
 use crate::trace::Trace;
 use crate::types::{Index, NodeId, Role, Term};
 
+mod reconfig;
+
 /// A running node thread.
 struct Running<S: StateMachine> {
     control: Sender<Control<S>>,
@@ -36,6 +38,9 @@ struct Slot<S: StateMachine> {
     counters: Arc<Counters>,
     incarnation: u64,
     running: Option<Running<S>>,
+    /// The configuration the node starts from before its log says otherwise: the
+    /// cluster's first one for the original nodes, none for nodes added later.
+    initial: Membership,
 }
 
 /// A cluster of Raft nodes, each on its own OS thread, talking through one router thread.
@@ -54,6 +59,8 @@ pub struct Cluster<S: StateMachine> {
     /// Serializes fault operations, so concurrent crash/restart of one node stay ordered.
     faults: Mutex<()>,
     next_client: AtomicU64,
+    /// The next fresh node id.
+    next_node: AtomicU64,
     /// The ids of the members, shared with clients so they know whom to ask.
     directory: Arc<Mutex<Vec<NodeId>>>,
 }
@@ -106,17 +113,20 @@ impl<S: StateMachine + Default> Cluster<S> {
             slots: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(()),
             next_client: AtomicU64::new(0),
+            next_node: AtomicU64::new(nodes as u64),
             directory: Arc::new(Mutex::new((0..nodes).collect())),
         };
         for id in 0..nodes {
-            cluster.slots.lock().insert(id, cluster.new_slot(id));
+            let slot = cluster.new_slot(id, cluster.initial.clone());
+            cluster.slots.lock().insert(id, slot);
             cluster.start_node(id);
         }
         Ok(cluster)
     }
 
-    fn new_slot(&self, id: NodeId) -> Slot<S> {
+    fn new_slot(&self, id: NodeId, initial: Membership) -> Slot<S> {
         Slot {
+            initial,
             storage: Arc::new(Mutex::new(Storage::default())),
             status: Arc::new(Mutex::new(Status::unknown(id))),
             counters: Arc::new(Counters::default()),
@@ -144,7 +154,7 @@ impl<S: StateMachine + Default> Cluster<S> {
             id,
             slot.incarnation,
             self.config.clone(),
-            self.initial.clone(),
+            slot.initial.clone(),
             shared,
             seed,
         );
@@ -160,6 +170,12 @@ impl<S: StateMachine + Default> Cluster<S> {
             control: control_tx,
             join,
         });
+    }
+
+    /// The id the next added node gets: ids are never reused, even after removal.
+    fn next_node_id(&self) -> NodeId {
+        let n = self.next_node.fetch_add(1, Ordering::Relaxed);
+        n as NodeId
     }
 
     /// Every node ever started and not removed, in id order.
@@ -346,25 +362,6 @@ impl<S: StateMachine + Default> Cluster<S> {
         self.router.control(router::Control::SetNet(net));
         self.trace.record(None, 0, None, EventKind::NetChanged { net: text });
         Ok(())
-    }
-
-    // ---- membership ----------------------------------------------------------------
-
-    /// Adds a node to the cluster through the log. Not available yet.
-    pub fn add_node(&self) -> Result<NodeId, Error> {
-        Err(Error::Unsupported(
-            "membership changes are not implemented yet (issue: log compaction and membership)".into(),
-        ))
-    }
-
-    /// Removes a node from the cluster through the log. Not available yet.
-    pub fn remove_node(&self, id: NodeId) -> Result<(), Error> {
-        if !self.slots.lock().contains_key(&id) {
-            return Err(Error::UnknownNode(id));
-        }
-        Err(Error::Unsupported(
-            "membership changes are not implemented yet (issue: log compaction and membership)".into(),
-        ))
     }
 
     // ---- observation ---------------------------------------------------------------

@@ -158,6 +158,13 @@ pub enum Control<S: StateMachine> {
         /// Where the answer goes.
         reply: Sender<Result<(), NotLeader>>,
     },
+    /// Propose a membership change (leader only).
+    ChangeConfig {
+        /// The change.
+        change: crate::raft::ConfigChange,
+        /// Where the answer goes: the config entry's index and term.
+        reply: Sender<Result<(Index, Term), crate::error::Error>>,
+    },
     /// Stop the thread now, losing all volatile state.
     Crash,
 }
@@ -388,6 +395,9 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             Control::Inspect(f) => f(&self.sm),
             Control::TransferLeader { to, reply } => {
                 let _ = reply.send(self.core.transfer_leadership(to));
+            }
+            Control::ChangeConfig { change, reply } => {
+                let _ = reply.send(self.core.propose_config(change));
             }
             Control::Crash => unreachable!("handled by the loop"),
         }

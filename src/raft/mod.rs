@@ -17,6 +17,7 @@
 
 pub mod election;
 pub mod read;
+pub mod reconfig;
 mod ready;
 pub mod replication;
 pub mod snapshot;
@@ -34,6 +35,7 @@ use crate::message::{Envelope, Message};
 use crate::types::{Index, NodeId, Role, Term};
 
 pub use read::ReadState;
+pub use reconfig::ConfigChange;
 pub use ready::{HardState, Persisted, Ready};
 pub use replication::{Progress, ProgressState};
 
@@ -266,6 +268,10 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 to: term,
                 seen_from: from,
             });
+            if self.transfer.is_some_and(|t| t.target == from) {
+                // The transfer target is campaigning, as planned: the handoff succeeded.
+                self.transfer = None;
+            }
             let reason = format!("saw term {term} in a {} from n{from}", msg.kind());
             self.become_follower(term, leader, &reason);
         } else if term < self.current_term {

@@ -486,6 +486,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         self.emit(EventKind::Committed { from, to });
         if self.role == Role::Leader {
             self.maybe_confirm_reads();
+            self.maybe_step_down_after_removal();
         }
     }
 }

@@ -1,0 +1,177 @@
+//! Membership changes from the harness: `add_node` and `remove_node` go through the log,
+//! one server at a time (dissertation ch. 4), and return once the change is committed;
+//! and leadership transfer (§3.10).
+
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::bounded;
+
+use super::{Cluster, Slot};
+use crate::error::{Error, NotLeader};
+use crate::membership::Membership;
+use crate::node::Control;
+use crate::raft::ConfigChange;
+use crate::router;
+use crate::state_machine::StateMachine;
+use crate::types::{Index, NodeId, Role, Term};
+
+/// How long a membership change may take before it fails with `Timeout`.
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most catch-up rounds a new node gets before it is promoted anyway (§4.2.1).
+const MAX_ROUNDS: usize = 10;
+
+impl<S: StateMachine + Default> Cluster<S> {
+    /// Adds a new node (with a fresh id) to the cluster and returns its id, once it is a
+    /// voter. It first joins as a non-voting learner and catches up in rounds (§4.2.1):
+    /// each round replicates the leader's log as it was at the round's start; when a
+    /// round takes less than an election timeout, the node is close enough to promote.
+    pub fn add_node(&self) -> Result<NodeId, Error> {
+        let id = {
+            let mut slots = self.slots.lock();
+            let id = self.next_node_id();
+            slots.insert(id, self.new_slot(id, Membership::default()));
+            id
+        };
+        self.trace
+            .note(log::Level::Info, "cluster", &format!("adding n{id} as a learner"));
+        self.start_node(id);
+        if let Err(e) = self.change(ConfigChange::AddLearner(id)) {
+            self.discard_node(id);
+            return Err(e);
+        }
+        self.directory.lock().push(id);
+        let rounds = self.catch_up(id);
+        self.trace.note(
+            log::Level::Info,
+            "cluster",
+            &format!("n{id} caught up in {rounds} round(s); promoting it to voter"),
+        );
+        self.change(ConfigChange::Promote(id))?;
+        Ok(id)
+    }
+
+    /// Removes node `id` through the log; once the change commits, the node's thread
+    /// stops and it leaves `ids()`. Removing the leader works: it steps down once the
+    /// change commits. Removing the last member is refused.
+    pub fn remove_node(&self, id: NodeId) -> Result<(), Error> {
+        if !self.slots.lock().contains_key(&id) {
+            return Err(Error::UnknownNode(id));
+        }
+        self.change(ConfigChange::Remove(id))?;
+        self.discard_node(id);
+        self.directory.lock().retain(|&n| n != id);
+        Ok(())
+    }
+
+    /// Stops a node's thread and forgets it.
+    fn discard_node(&self, id: NodeId) {
+        self.crash(id);
+        let removed: Option<Slot<S>> = self.slots.lock().remove(&id);
+        drop(removed);
+        self.router.control(router::Control::Unregister(id));
+        self.trace
+            .note(log::Level::Info, "cluster", &format!("n{id} left the cluster"));
+    }
+
+    /// Proposes a change to whichever node leads, retrying through elections and the
+    /// "not yet" answers (no entry of the leader's term committed, another change in
+    /// flight), and waits until it commits.
+    fn change(&self, change: ConfigChange) -> Result<(), Error> {
+        let deadline = Instant::now() + CHANGE_TIMEOUT;
+        let mut last_err = Error::Timeout;
+        while Instant::now() < deadline {
+            self.check_threads();
+            let Some(leader) = self.leader() else {
+                std::thread::sleep(crate::node::RETRY_PAUSE);
+                continue;
+            };
+            match self.propose_change(leader, change) {
+                Ok((index, term)) => {
+                    if self.wait_committed(index, term, deadline) {
+                        return Ok(());
+                    }
+                }
+                Err(Error::Rejected(why)) if !why.contains("not yet") => {
+                    return Err(Error::Rejected(why));
+                }
+                Err(e) => last_err = e,
+            }
+            std::thread::sleep(crate::node::RETRY_PAUSE);
+        }
+        self.trace.note(
+            log::Level::Warn,
+            "cluster",
+            &format!("membership change {change:?} did not commit in time: {last_err}"),
+        );
+        Err(Error::Timeout)
+    }
+
+    fn propose_change(&self, leader: NodeId, change: ConfigChange) -> Result<(Index, Term), Error> {
+        let control = self
+            .control_of(leader)
+            .ok_or(Error::NotLeader(NotLeader { leader: None }))?;
+        let (tx, rx) = bounded(1);
+        control
+            .send(Control::ChangeConfig { change, reply: tx })
+            .map_err(|_| Error::NodeCrashed(leader))?;
+        rx.recv().map_err(|_| Error::NodeCrashed(leader))?
+    }
+
+    /// Waits until a live node has committed the entry `(index, term)`; false if another
+    /// entry took that index or time ran out.
+    fn wait_committed(&self, index: Index, term: Term, deadline: Instant) -> bool {
+        while Instant::now() < deadline {
+            self.check_threads();
+            match self.committed_term(index) {
+                Some(t) if t == term => return true,
+                Some(_) => return false,
+                None => {}
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        false
+    }
+
+    /// Runs catch-up rounds for learner `id`; returns how many it took.
+    fn catch_up(&self, id: NodeId) -> usize {
+        let round_limit = self.config.election_timeout_min;
+        for round in 1..=MAX_ROUNDS {
+            let Some(leader) = self.leader() else {
+                std::thread::sleep(crate::node::RETRY_PAUSE);
+                continue;
+            };
+            let target = self.status(leader).last_log_index;
+            let start = Instant::now();
+            let caught = self.wait_for("the learner to catch up", CHANGE_TIMEOUT, |st| {
+                st.iter().any(|s| s.id == id && s.last_log_index >= target)
+            });
+            if caught.is_ok() && start.elapsed() < round_limit {
+                return round;
+            }
+        }
+        MAX_ROUNDS
+    }
+
+    /// Hands leadership from the current leader to `to` (§3.10) and waits until `to`
+    /// leads. The downtime is about one round trip instead of an election timeout.
+    pub fn transfer_leader(&self, to: NodeId) -> Result<(), Error> {
+        if !self.slots.lock().contains_key(&to) {
+            return Err(Error::UnknownNode(to));
+        }
+        let deadline = Instant::now() + CHANGE_TIMEOUT;
+        while Instant::now() < deadline {
+            self.check_threads();
+            match self.leader() {
+                Some(l) if l == to => return Ok(()),
+                Some(l) => {
+                    let _ = self.transfer_leader_from(l, to);
+                    let _ = self.wait_for("the transfer", self.config.election_timeout_max * 2, |st| {
+                        st.iter().any(|s| s.id == to && s.alive && s.role == Role::Leader)
+                    });
+                }
+                None => std::thread::sleep(crate::node::RETRY_PAUSE),
+            }
+        }
+        Err(Error::Timeout)
+    }
+}
