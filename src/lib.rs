@@ -30,6 +30,7 @@ pub mod state_machine;
 pub mod status;
 pub mod storage;
 pub mod summary;
+pub mod timeline;
 pub mod trace;
 pub mod types;
 
