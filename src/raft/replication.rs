@@ -392,9 +392,12 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         }
         let Some(p) = self.progress.get_mut(&from) else { return };
         if success {
-            p.acked_since_heartbeat = true;
+            // Only a new acknowledgement is progress: a heartbeat's answer repeating the
+            // old match index says nothing of the entries in flight, which
+            // tick_heartbeat must re-send if they were lost.
             if match_index > p.match_index {
                 p.match_index = match_index;
+                p.acked_since_heartbeat = true;
             }
             p.next_index = p.next_index.max(p.match_index + 1);
             match p.state {
