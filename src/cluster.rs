@@ -313,7 +313,8 @@ impl<S: StateMachine + Default> Cluster<S> {
         let _f = self.faults.lock();
         let (term, last) = {
             let slots = self.slots.lock();
-            let slot = slots.get(&id).expect("checked");
+            // remove_node may have discarded the node since the check above.
+            let Some(slot) = slots.get(&id) else { return };
             let mut storage = slot.storage.lock();
             if self.config.unsafe_forget_vote_on_restart {
                 storage.forget_vote();

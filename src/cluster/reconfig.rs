@@ -66,8 +66,14 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// Stops a node's thread and forgets it.
     fn discard_node(&self, id: NodeId) {
         self.crash(id);
+        // Under the fault lock, so that a concurrent `restart(id)` either finished before
+        // (its thread is stopped here) or finds the slot gone.
+        let _f = self.faults.lock();
         let removed: Option<Slot<S>> = self.slots.lock().remove(&id);
-        drop(removed);
+        if let Some(running) = removed.and_then(|s| s.running) {
+            let _ = running.control.send(Control::Crash);
+            let _ = running.join.join();
+        }
         self.router.control(router::Control::Unregister(id));
         self.trace
             .note(log::Level::Info, "cluster", &format!("n{id} left the cluster"));
