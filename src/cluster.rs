@@ -517,8 +517,14 @@ impl<S: StateMachine + Default> Cluster<S> {
             while Instant::now() < deadline {
                 let st = self.statuses();
                 let applied = st.iter().filter(|s| s.alive && s.last_applied >= index).count();
-                if applied >= replicas && self.committed_term(index) == Some(term) {
+                let committed = self.committed_term(index);
+                if applied >= replicas && committed == Some(term) {
                     return Ok(index);
+                }
+                // Another leader's entry committed at that index: ours is gone for good,
+                // so propose again rather than wait out the deadline.
+                if committed.is_some_and(|t| t != term) {
+                    break;
                 }
                 let moved_on = st.iter().any(|s| s.term > term);
                 if moved_on && applied == 0 {

@@ -302,8 +302,14 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
                     Err(_) => break,
                 }
             }
-            self.fire_timers();
+            // Carry out what the steps decided before looking at the timers: a step may
+            // have restarted the election timer (a heartbeat came, a vote was granted,
+            // an election was won), and a deadline that passed while this thread waited
+            // must not fire over that.
             self.handle_ready();
+            if self.fire_timers() {
+                self.handle_ready();
+            }
         }
     }
 
@@ -322,18 +328,23 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         self.election_deadline = now + timeout;
     }
 
-    fn fire_timers(&mut self) {
+    /// Ticks the core for each deadline that passed; true if any did.
+    fn fire_timers(&mut self) -> bool {
         let now = self.set_now();
+        let mut fired = false;
         if now >= self.election_deadline {
             self.core.tick_election();
             self.reset_election_timer(now);
+            fired = true;
         }
         if let Some(h) = self.heartbeat_deadline {
             if now >= h && self.core.role() == Role::Leader {
                 self.core.tick_heartbeat();
                 self.heartbeat_deadline = Some(now + self.config.heartbeat_interval);
+                fired = true;
             }
         }
+        fired
     }
 
     fn handle_packet(&mut self, p: Packet<Wire<S>>) {

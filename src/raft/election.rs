@@ -279,6 +279,10 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         self.votes.clear();
         self.progress.clear();
         self.sync_progress_with_membership();
+        // CheckQuorum's first window starts now, not when the election did: else the
+        // first tick can come before any follower had time to answer (no one is
+        // `recent_active` yet) and the new leader steps down at once (§6.2).
+        self.ready.reset_election_timer = true;
         self.emit(EventKind::RoleChanged {
             from: old,
             to: Role::Leader,
