@@ -21,7 +21,10 @@ fn main() {
     let mode = args.first().map(String::as_str).unwrap_or("all");
     let trials = flag(&args, "--trials").unwrap_or(200);
     let secs = flag(&args, "--secs").unwrap_or(2) as u64;
-    println!("raftsim benchmark on {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "raftsim benchmark on {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
     if matches!(mode, "all" | "throughput") {
         throughput(Duration::from_secs(secs));
     }
@@ -62,7 +65,11 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Runs `clients` threads for `dur`, each calling `op` in a loop; returns (ops/s, sorted latencies).
-fn drive<C: Send>(clients: Vec<C>, dur: Duration, op: impl Fn(&mut C) + Sync) -> (f64, Vec<Duration>) {
+fn drive<C: Send>(
+    clients: Vec<C>,
+    dur: Duration,
+    op: impl Fn(&mut C) + Sync,
+) -> (f64, Vec<Duration>) {
     let start = Instant::now();
     let mut lat: Vec<Duration> = std::thread::scope(|s| {
         let handles: Vec<_> = clients
@@ -80,7 +87,10 @@ fn drive<C: Send>(clients: Vec<C>, dur: Duration, op: impl Fn(&mut C) + Sync) ->
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("client thread")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("client thread"))
+            .collect()
     });
     let elapsed = start.elapsed().as_secs_f64();
     lat.sort();
@@ -88,12 +98,19 @@ fn drive<C: Send>(clients: Vec<C>, dur: Duration, op: impl Fn(&mut C) + Sync) ->
 }
 
 fn throughput(dur: Duration) {
-    println!("\n== Commit throughput (no-op state machine, each client waits for its write to apply) ==");
-    println!("{:>5} {:>7} {:>12} {:>9} {:>9} {:>9}", "nodes", "clients", "writes/s", "p50 ms", "p99 ms", "max ms");
+    println!(
+        "\n== Commit throughput (no-op state machine, each client waits for its write to apply) =="
+    );
+    println!(
+        "{:>5} {:>7} {:>12} {:>9} {:>9} {:>9}",
+        "nodes", "clients", "writes/s", "p50 ms", "p99 ms", "max ms"
+    );
     for nodes in [3, 5] {
         for clients in [1, 16, 64] {
             let cluster: Cluster<Noop> = Cluster::with_config(nodes, quiet());
-            cluster.wait_for_leader(Duration::from_secs(5)).expect("leader");
+            cluster
+                .wait_for_leader(Duration::from_secs(5))
+                .expect("leader");
             let cs: Vec<_> = (0..clients).map(|_| cluster.raw_client()).collect();
             let (rate, lat) = drive(cs, dur, |c| {
                 c.submit((), false).expect("write");
@@ -110,10 +127,15 @@ fn throughput(dur: Duration) {
 
 fn reads(dur: Duration) {
     println!("\n== Key/value reads: ReadIndex vs through the log (3 nodes, 16 clients) ==");
-    println!("{:>12} {:>10} {:>9} {:>9}", "read path", "reads/s", "p50 ms", "p99 ms");
+    println!(
+        "{:>12} {:>10} {:>9} {:>9}",
+        "read path", "reads/s", "p50 ms", "p99 ms"
+    );
     for read_only in [true, false] {
         let cluster: Cluster<KvStore> = Cluster::with_config(3, quiet());
-        cluster.wait_for_leader(Duration::from_secs(5)).expect("leader");
+        cluster
+            .wait_for_leader(Duration::from_secs(5))
+            .expect("leader");
         let cs: Vec<_> = (0..16).map(|_| cluster.raw_client()).collect();
         let (rate, lat) = drive(cs, dur, |c| {
             let get = Request {
@@ -144,7 +166,9 @@ fn failover(trials: usize) {
     let trace = cluster.trace_log().clone();
     let mut times = Vec::with_capacity(trials);
     for _ in 0..trials {
-        let leader = cluster.wait_for_leader(Duration::from_secs(10)).expect("leader");
+        let leader = cluster
+            .wait_for_leader(Duration::from_secs(10))
+            .expect("leader");
         // Wait until every node follows it, so each trial starts from a stable cluster.
         cluster
             .wait_for("a stable cluster", Duration::from_secs(10), |st| {
@@ -164,7 +188,16 @@ fn failover(trials: usize) {
             .events()
             .iter()
             .rev()
-            .find(|e| e.at_us > crashed_at && matches!(e.kind, EventKind::RoleChanged { to: Role::Leader, .. }))
+            .find(|e| {
+                e.at_us > crashed_at
+                    && matches!(
+                        e.kind,
+                        EventKind::RoleChanged {
+                            to: Role::Leader,
+                            ..
+                        }
+                    )
+            })
             .map(|e| e.at_us)
             .expect("the election is in the trace");
         times.push(Duration::from_micros(elected - crashed_at));

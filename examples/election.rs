@@ -59,7 +59,10 @@ fn main() {
     );
     assert_eq!(back.role, Role::Follower);
 
-    println!("\nWhat the trace recorded:\n{}", summary::summarize(&cluster.trace()));
+    println!(
+        "\nWhat the trace recorded:\n{}",
+        summary::summarize(&cluster.trace())
+    );
     cluster.assert_safe();
     println!("All safety properties held.");
 }

@@ -39,18 +39,29 @@ fn main() {
     let logs: Vec<Vec<u32>> = (0..5)
         .map(|n| {
             cluster
-                .inspect(n, |sm: &Recorder<u32>| sm.applied.iter().map(|(_, c)| *c).collect())
+                .inspect(n, |sm: &Recorder<u32>| {
+                    sm.applied.iter().map(|(_, c)| *c).collect()
+                })
                 .expect("alive")
         })
         .collect();
-    assert!(logs.iter().all(|l| l == &logs[0]), "state machines diverged");
-    println!("Every node applied the same {} commands in the same order.", logs[0].len());
+    assert!(
+        logs.iter().all(|l| l == &logs[0]),
+        "state machines diverged"
+    );
+    println!(
+        "Every node applied the same {} commands in the same order.",
+        logs[0].len()
+    );
     println!(
         "Messages sent: {} ({} KiB estimated).",
         cluster.total_messages_sent(),
         cluster.bytes_sent() / 1024
     );
-    println!("\nWhat the trace recorded:\n{}", summary::summarize(&cluster.trace()));
+    println!(
+        "\nWhat the trace recorded:\n{}",
+        summary::summarize(&cluster.trace())
+    );
     cluster.assert_safe();
     println!("All safety properties held.");
 }

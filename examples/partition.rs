@@ -21,18 +21,25 @@ fn main() {
         ..Config::default()
     };
     let cluster: Cluster<Recorder<String>> = Cluster::with_config(5, config);
-    let old = cluster.wait_for_leader(Duration::from_secs(5)).expect("leader");
+    let old = cluster
+        .wait_for_leader(Duration::from_secs(5))
+        .expect("leader");
     cluster
         .propose_and_wait("a".into(), 5, Duration::from_secs(5))
         .expect("commit a");
     let friend = (old + 1) % 5;
     let majority: Vec<usize> = (0..5).filter(|&n| n != old && n != friend).collect();
-    println!("n{old} leads term {} and committed \"a\" on all five.", cluster.status(old).term);
+    println!(
+        "n{old} leads term {} and committed \"a\" on all five.",
+        cluster.status(old).term
+    );
 
     println!("\nPartition: [n{old}, n{friend}] | {majority:?}");
     cluster.partition(&[&[old, friend], &majority]);
     for cmd in ["lost-1", "lost-2"] {
-        let (index, term) = cluster.propose(old, cmd.into()).expect("old leader accepts");
+        let (index, term) = cluster
+            .propose(old, cmd.into())
+            .expect("old leader accepts");
         println!("  n{old} (still sure it leads) accepts {cmd:?} at index {index} in term {term}");
     }
     cluster
@@ -48,11 +55,18 @@ fn main() {
         .max_by_key(|s| s.term)
         .expect("leader")
         .id;
-    println!("  the majority elects n{new} in term {}", cluster.status(new).term);
+    println!(
+        "  the majority elects n{new} in term {}",
+        cluster.status(new).term
+    );
     for cmd in ["b", "c"] {
-        let (index, _) = cluster.propose(new, cmd.into()).expect("new leader accepts");
+        let (index, _) = cluster
+            .propose(new, cmd.into())
+            .expect("new leader accepts");
         cluster
-            .wait_for("commit", Duration::from_secs(5), |st| st[new].commit_index >= index)
+            .wait_for("commit", Duration::from_secs(5), |st| {
+                st[new].commit_index >= index
+            })
             .expect("majority commits");
         println!("  n{new} commits {cmd:?} at index {index} with 3 of 5 nodes");
     }
@@ -84,10 +98,16 @@ fn main() {
         })
         .collect();
     println!("  every node applied {:?}", logs[0]);
-    assert!(logs.iter().all(|l| l == &logs[0]), "state machines diverged");
+    assert!(
+        logs.iter().all(|l| l == &logs[0]),
+        "state machines diverged"
+    );
     assert!(!logs[0].iter().any(|c| c.starts_with("lost")));
 
-    println!("\nWhat the trace recorded:\n{}", summary::summarize(&cluster.trace()));
+    println!(
+        "\nWhat the trace recorded:\n{}",
+        summary::summarize(&cluster.trace())
+    );
     cluster.assert_safe();
     println!("All safety properties held.");
 }

@@ -15,6 +15,7 @@ use crate::error::{Error, NotLeader};
 use crate::event::{Event, EventKind};
 use crate::membership::Membership;
 use crate::node::{node_seed, Control, Counters, NodeRuntime, NodeShared, Wire};
+use crate::raft::Persisted;
 use crate::router::{self, RouterHandle};
 use crate::safety::{SafetyChecker, Violation};
 use crate::state_machine::StateMachine;
@@ -82,9 +83,22 @@ impl<S: StateMachine + Default> Cluster<S> {
 
     /// A cluster with the given settings, or the reason they cannot work.
     pub fn try_with_config(nodes: usize, config: Config) -> Result<Self, Error> {
+        Self::try_with_state(config, (0..nodes).map(|_| Persisted::default()).collect())
+    }
+
+    /// A cluster whose node `i` starts from `persisted[i]` (term, vote, log, snapshot)
+    /// instead of empty storage: how scenarios build the paper's figures (e.g. the logs
+    /// of Figure 7) and then let the real nodes run.
+    pub fn try_with_state(
+        config: Config,
+        persisted: Vec<Persisted<S::Command, S::Snapshot>>,
+    ) -> Result<Self, Error> {
         config.validate()?;
+        let nodes = persisted.len();
         if nodes == 0 {
-            return Err(Error::InvalidConfig("a cluster needs at least one node".into()));
+            return Err(Error::InvalidConfig(
+                "a cluster needs at least one node".into(),
+            ));
         }
         crate::logging::init();
         let seed = config.seed.unwrap_or_else(rand::random);
@@ -116,8 +130,9 @@ impl<S: StateMachine + Default> Cluster<S> {
             next_node: AtomicU64::new(nodes as u64),
             directory: Arc::new(Mutex::new((0..nodes).collect())),
         };
-        for id in 0..nodes {
+        for (id, state) in persisted.into_iter().enumerate() {
             let slot = cluster.new_slot(id, cluster.initial.clone());
+            slot.storage.lock().replace(state);
             cluster.slots.lock().insert(id, slot);
             cluster.start_node(id);
         }
@@ -226,7 +241,10 @@ impl<S: StateMachine + Default> Cluster<S> {
             return Err(NotLeader { leader: None });
         };
         let (tx, rx) = bounded(1);
-        if control.send(Control::Propose { command, reply: tx }).is_err() {
+        if control
+            .send(Control::Propose { command, reply: tx })
+            .is_err()
+        {
             return Err(NotLeader { leader: None });
         }
         rx.recv().unwrap_or(Err(NotLeader { leader: None }))
@@ -246,6 +264,15 @@ impl<S: StateMachine + Default> Cluster<S> {
         });
         control.send(Control::Inspect(job)).ok()?;
         rx.recv().ok()
+    }
+
+    /// Makes node `id`'s election timer fire now, as if it had timed out: scenarios use
+    /// it to choose who campaigns (e.g. two nodes at once for a split vote). Does
+    /// nothing for a crashed or unknown node.
+    pub fn fire_election_timeout(&self, id: NodeId) {
+        if let Some(control) = self.control_of(id) {
+            let _ = control.send(Control::FireElectionTimeout);
+        }
     }
 
     /// Asks the leader `from` to hand leadership to `to` (§3.10).
@@ -272,7 +299,11 @@ impl<S: StateMachine + Default> Cluster<S> {
         let running = {
             let mut slots = self.slots.lock();
             let Some(slot) = slots.get_mut(&id) else {
-                self.trace.note(log::Level::Warn, "cluster", &format!("crash({id}): no such node"));
+                self.trace.note(
+                    log::Level::Warn,
+                    "cluster",
+                    &format!("crash({id}): no such node"),
+                );
                 return;
             };
             slot.running.take()
@@ -306,7 +337,11 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// a disconnected node stays disconnected.
     pub fn restart(&self, id: NodeId) {
         if !self.slots.lock().contains_key(&id) {
-            self.trace.note(log::Level::Warn, "cluster", &format!("restart({id}): no such node"));
+            self.trace.note(
+                log::Level::Warn,
+                "cluster",
+                &format!("restart({id}): no such node"),
+            );
             return;
         }
         self.crash(id);
@@ -322,14 +357,23 @@ impl<S: StateMachine + Default> Cluster<S> {
             let p = storage.persisted();
             (p.hard_state.current_term, p.log.last_index())
         };
-        self.trace.record(Some(id), term, None, EventKind::Restarted { last_log_index: last });
+        self.trace.record(
+            Some(id),
+            term,
+            None,
+            EventKind::Restarted {
+                last_log_index: last,
+            },
+        );
         self.start_node(id);
     }
 
     /// Cuts every link to and from `id`.
     pub fn disconnect(&self, id: NodeId) {
-        self.router.control(router::Control::SetConnected(id, false));
-        self.trace.record(None, 0, None, EventKind::Disconnected { node: id });
+        self.router
+            .control(router::Control::SetConnected(id, false));
+        self.trace
+            .record(None, 0, None, EventKind::Disconnected { node: id });
     }
 
     /// Same as [`Cluster::disconnect`]: the name raft-rs's harness uses.
@@ -340,14 +384,17 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// Restores the links of `id` to the connected peers.
     pub fn connect(&self, id: NodeId) {
         self.router.control(router::Control::SetConnected(id, true));
-        self.trace.record(None, 0, None, EventKind::Connected { node: id });
+        self.trace
+            .record(None, 0, None, EventKind::Connected { node: id });
     }
 
     /// Only nodes in the same group can talk; a node in no group is alone.
     pub fn partition(&self, groups: &[&[NodeId]]) {
         let groups: Vec<Vec<NodeId>> = groups.iter().map(|g| g.to_vec()).collect();
-        self.router.control(router::Control::Partition(groups.clone()));
-        self.trace.record(None, 0, None, EventKind::Partitioned { groups });
+        self.router
+            .control(router::Control::Partition(groups.clone()));
+        self.trace
+            .record(None, 0, None, EventKind::Partitioned { groups });
     }
 
     /// No partition, every node connected again.
@@ -361,7 +408,8 @@ impl<S: StateMachine + Default> Cluster<S> {
         net.validate()?;
         let text = format!("{net:?}");
         self.router.control(router::Control::SetNet(net));
-        self.trace.record(None, 0, None, EventKind::NetChanged { net: text });
+        self.trace
+            .record(None, 0, None, EventKind::NetChanged { net: text });
         Ok(())
     }
 
@@ -424,7 +472,10 @@ impl<S: StateMachine + Default> Cluster<S> {
         let slots = self.slots.lock();
         for (id, slot) in slots.iter() {
             if slot.running.as_ref().is_some_and(|r| r.join.is_finished()) {
-                panic!("node n{id}'s thread died (its panic is printed above); seed {}", self.seed);
+                panic!(
+                    "node n{id}'s thread died (its panic is printed above); seed {}",
+                    self.seed
+                );
             }
         }
     }
@@ -470,7 +521,10 @@ impl<S: StateMachine + Default> Cluster<S> {
                 self.trace.note(
                     log::Level::Warn,
                     "cluster",
-                    &format!("gave up waiting for {what} after {timeout:?}\n{}", self.dump(30)),
+                    &format!(
+                        "gave up waiting for {what} after {timeout:?}\n{}",
+                        self.dump(30)
+                    ),
                 );
                 return Err(Error::Timeout);
             }
@@ -516,7 +570,10 @@ impl<S: StateMachine + Default> Cluster<S> {
             // Wait for it to commit at that index in that term, or for the term to pass.
             while Instant::now() < deadline {
                 let st = self.statuses();
-                let applied = st.iter().filter(|s| s.alive && s.last_applied >= index).count();
+                let applied = st
+                    .iter()
+                    .filter(|s| s.alive && s.last_applied >= index)
+                    .count();
                 let committed = self.committed_term(index);
                 if applied >= replicas && committed == Some(term) {
                     return Ok(index);
@@ -553,11 +610,9 @@ impl<S: StateMachine + Default> Cluster<S> {
 
     /// Registers a new client endpoint on the router: its address, where it sends, and
     /// the shared list of members.
-    pub(crate) fn connect_client(
-        &self,
-        inbox: Sender<router::Packet<Wire<S>>>,
-    ) -> ClientLink<S> {
-        let addr = router::CLIENT_ADDR_BASE + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId;
+    pub(crate) fn connect_client(&self, inbox: Sender<router::Packet<Wire<S>>>) -> ClientLink<S> {
+        let addr =
+            router::CLIENT_ADDR_BASE + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId;
         self.router.control(router::Control::Register(addr, inbox));
         ClientLink {
             addr,
@@ -595,9 +650,10 @@ impl<S: StateMachine> ClientLink<S> {
 impl<S: StateMachine> Drop for ClientLink<S> {
     fn drop(&mut self) {
         let (ack, _) = bounded(1);
-        let _ = self
-            .router
-            .send(router::Input::Control(router::Control::Unregister(self.addr), ack));
+        let _ = self.router.send(router::Input::Control(
+            router::Control::Unregister(self.addr),
+            ack,
+        ));
     }
 }
 

@@ -35,6 +35,9 @@ pub struct Config {
     pub check_quorum: bool,
     /// The most entries one AppendEntries carries.
     pub max_entries_per_append: usize,
+    /// Use the follower's conflict hint to skip back a whole term at a time; off, the
+    /// leader backs up one entry per rejection, as Figure 2 literally says.
+    pub fast_backtracking: bool,
     /// The most AppendEntries with entries a leader keeps unacknowledged per follower
     /// (pipelining); 1 means stop-and-wait.
     pub max_inflight_appends: usize,
@@ -69,6 +72,7 @@ impl Default for Config {
             pre_vote: true,
             check_quorum: true,
             max_entries_per_append: 1024,
+            fast_backtracking: true,
             max_inflight_appends: 32,
             trace: true,
             trace_messages: true,

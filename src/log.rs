@@ -211,7 +211,9 @@ impl<C: Clone> RaftLog<C> {
         if index <= self.snapshot_index {
             return;
         }
-        let term = self.term_at(index).expect("compacting beyond the log's end");
+        let term = self
+            .term_at(index)
+            .expect("compacting beyond the log's end");
         self.entries.drain(..(index - self.snapshot_index) as usize);
         self.snapshot_index = index;
         self.snapshot_term = term;
@@ -307,7 +309,10 @@ mod tests {
         assert_eq!((l.snapshot_index(), l.last_index()), (2, 4));
         let mut l = log_of(&[1, 1, 2, 2]);
         l.install_snapshot(3, 3);
-        assert_eq!((l.snapshot_index(), l.last_index(), l.last_term()), (3, 3, 3));
+        assert_eq!(
+            (l.snapshot_index(), l.last_index(), l.last_term()),
+            (3, 3, 3)
+        );
         let mut l = log_of(&[1]);
         l.install_snapshot(9, 5);
         assert_eq!((l.first_index(), l.last_index()), (10, 9));

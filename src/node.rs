@@ -165,6 +165,8 @@ pub enum Control<S: StateMachine> {
         /// Where the answer goes: the config entry's index and term.
         reply: Sender<Result<(Index, Term), crate::error::Error>>,
     },
+    /// Let the election timer fire now (a scripted timeout, for scenarios).
+    FireElectionTimeout,
     /// Stop the thread now, losing all volatile state.
     Crash,
 }
@@ -324,7 +326,11 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             self.config.election_timeout_min,
             self.config.election_timeout_max,
         );
-        let timeout = if hi > lo { self.rng.gen_range(lo..=hi) } else { lo };
+        let timeout = if hi > lo {
+            self.rng.gen_range(lo..=hi)
+        } else {
+            lo
+        };
         self.election_deadline = now + timeout;
     }
 
@@ -353,9 +359,11 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             Wire::Raft(m) => {
                 if log::log_enabled!(target: "raftsim", log::Level::Trace) {
                     let who = self.who();
-                    self.shared
-                        .trace
-                        .note(log::Level::Trace, &who, &format!("recv from n{}: {m:?}", p.from));
+                    self.shared.trace.note(
+                        log::Level::Trace,
+                        &who,
+                        &format!("recv from n{}: {m:?}", p.from),
+                    );
                 }
                 self.core.step(p.from, m);
             }
@@ -375,24 +383,34 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
                         };
                         self.queries.insert(ctx, q);
                     }
-                    Err(nl) => self.send(p.from, Wire::ClientReply { id, result: Err(nl) }),
+                    Err(nl) => self.send(
+                        p.from,
+                        Wire::ClientReply {
+                            id,
+                            result: Err(nl),
+                        },
+                    ),
                 }
             }
-            Wire::ClientRequest { id, command, .. } => {
-                match self.core.propose(command) {
-                    Ok((index, term)) => {
-                        self.pending.insert(
-                            index,
-                            Pending {
-                                client: p.from,
-                                id,
-                                term,
-                            },
-                        );
-                    }
-                    Err(nl) => self.send(p.from, Wire::ClientReply { id, result: Err(nl) }),
+            Wire::ClientRequest { id, command, .. } => match self.core.propose(command) {
+                Ok((index, term)) => {
+                    self.pending.insert(
+                        index,
+                        Pending {
+                            client: p.from,
+                            id,
+                            term,
+                        },
+                    );
                 }
-            }
+                Err(nl) => self.send(
+                    p.from,
+                    Wire::ClientReply {
+                        id,
+                        result: Err(nl),
+                    },
+                ),
+            },
             Wire::ClientReply { .. } => {} // nodes get no replies
         }
     }
@@ -406,6 +424,10 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             Control::Inspect(f) => f(&self.sm),
             Control::TransferLeader { to, reply } => {
                 let _ = reply.send(self.core.transfer_leadership(to));
+            }
+            Control::FireElectionTimeout => {
+                self.core.tick_election();
+                self.reset_election_timer(Instant::now());
             }
             Control::ChangeConfig { change, reply } => {
                 let _ = reply.send(self.core.propose_config(change));
@@ -446,9 +468,13 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         self.apply(&committed);
         self.serve_reads(reads, failed_reads);
         if let Some(checker) = &self.shared.checker {
-            checker
-                .lock()
-                .observe_step(self.id, self.incarnation, &self.core, log_dirty_from, &committed);
+            checker.lock().observe_step(
+                self.id,
+                self.incarnation,
+                &self.core,
+                log_dirty_from,
+                &committed,
+            );
         }
         if reset_election_timer {
             self.reset_election_timer(now);
@@ -482,7 +508,10 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
     }
 
     fn send(&self, to: NodeId, msg: Wire<S>) {
-        self.shared.counters.messages_sent.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .counters
+            .messages_sent
+            .fetch_add(1, Ordering::Relaxed);
         self.shared
             .bytes_sent
             .fetch_add(msg.size() as u64, Ordering::Relaxed);
@@ -498,7 +527,11 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         self.sm.restore(s.data);
         self.last_applied = s.last_index;
         // Requests waiting on entries the snapshot replaced cannot learn their outcome.
-        let stale: Vec<Index> = self.pending.range(..=s.last_index).map(|(&i, _)| i).collect();
+        let stale: Vec<Index> = self
+            .pending
+            .range(..=s.last_index)
+            .map(|(&i, _)| i)
+            .collect();
         for i in stale {
             let p = self.pending.remove(&i).expect("listed");
             self.reply_not_leader(p);
@@ -507,7 +540,9 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
 
     /// Applies committed entries in order (§5.3) and answers the clients waiting on them.
     fn apply(&mut self, committed: &[crate::log::Entry<S::Command>]) {
-        let Some(first) = committed.first() else { return };
+        let Some(first) = committed.first() else {
+            return;
+        };
         let (from, to) = (first.index, committed.last().expect("non-empty").index);
         for e in committed {
             let output = match &e.payload {
@@ -633,7 +668,9 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
 
 /// A seed for one node's timers, different for each node and each restart.
 pub(crate) fn node_seed(cluster_seed: u64, id: NodeId, incarnation: u64) -> u64 {
-    let mut x = cluster_seed ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ incarnation.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut x = cluster_seed
+        ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ incarnation.wrapping_mul(0xD1B5_4A32_D192_ED03);
     // splitmix64 finalizer, so nearby inputs give unrelated seeds.
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -267,7 +267,8 @@ impl<M: Routable> Router<M> {
     }
 
     fn note(&self, p: &Packet<M>, fate: Fate) {
-        if !self.trace.wants_messages() && !log::log_enabled!(target: "raftsim", log::Level::Debug) {
+        if !self.trace.wants_messages() && !log::log_enabled!(target: "raftsim", log::Level::Debug)
+        {
             return;
         }
         self.trace.record(
@@ -296,7 +297,8 @@ impl<M: Routable> Router<M> {
         if self.net.drop_rate > 0.0 && self.rng.gen_bool(self.net.drop_rate) {
             return self.note(&p, Fate::Dropped);
         }
-        let copies = if self.net.duplicate_rate > 0.0 && self.rng.gen_bool(self.net.duplicate_rate) {
+        let copies = if self.net.duplicate_rate > 0.0 && self.rng.gen_bool(self.net.duplicate_rate)
+        {
             self.note(&p, Fate::Duplicated);
             2
         } else {
@@ -308,9 +310,12 @@ impl<M: Routable> Router<M> {
             if delay.is_zero() {
                 self.deliver(packet);
             } else {
-                self.note(&packet, Fate::Delayed {
-                    delay_us: delay.as_micros() as u64,
-                });
+                self.note(
+                    &packet,
+                    Fate::Delayed {
+                        delay_us: delay.as_micros() as u64,
+                    },
+                );
                 self.seq += 1;
                 self.queue.push(Reverse(Scheduled {
                     at: Instant::now() + delay,

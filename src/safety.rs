@@ -220,7 +220,10 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
                     Property::MonotonicApply,
                     id,
                     term,
-                    format!("n{id} applied index {} after {}", e.index, view.last_applied),
+                    format!(
+                        "n{id} applied index {} after {}",
+                        e.index, view.last_applied
+                    ),
                 );
             }
             view.last_applied = e.index;
@@ -274,7 +277,12 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
     }
 
     /// Log Matching: one (index, term) names one entry, with one predecessor term.
-    fn check_log_matching<D: Clone>(&mut self, id: NodeId, core: &Raft<C, D>, dirty_from: Option<Index>) {
+    fn check_log_matching<D: Clone>(
+        &mut self,
+        id: NodeId,
+        core: &Raft<C, D>,
+        dirty_from: Option<Index>,
+    ) {
         let Some(from) = dirty_from else { return };
         let log = core.log();
         let mut found = None;
@@ -282,7 +290,8 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
             let prev = log.term_at(e.index - 1);
             match self.written.get(&(e.index, e.term)) {
                 None => {
-                    self.written.insert((e.index, e.term), (prev, e.payload.clone()));
+                    self.written
+                        .insert((e.index, e.term), (prev, e.payload.clone()));
                 }
                 Some((p, payload)) => {
                     if *payload != e.payload {

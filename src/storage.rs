@@ -63,6 +63,11 @@ impl<C: Clone, D: Clone> Storage<C, D> {
         }
     }
 
+    /// Replaces everything stored (to start a node from a prepared state).
+    pub fn replace(&mut self, persisted: Persisted<C, D>) {
+        self.persisted = persisted;
+    }
+
     /// Forgets the vote, for the `unsafe_forget_vote_on_restart` teaching switch.
     pub fn forget_vote(&mut self) {
         self.persisted.hard_state.voted_for = None;

@@ -116,13 +116,18 @@ pub fn summarize(events: &[Event]) -> String {
                 };
                 *fates.entry(name).or_default() += 1;
             }
-            EventKind::Violation { description } => violations.push(format!("  {ms:>8.0} ms {description}")),
+            EventKind::Violation { description } => {
+                violations.push(format!("  {ms:>8.0} ms {description}"))
+            }
             _ => {}
         }
     }
     for (title, lines) in [
         ("faults injected:", &faults),
-        ("entries discarded (uncommitted, overwritten by a newer leader):", &truncations),
+        (
+            "entries discarded (uncommitted, overwritten by a newer leader):",
+            &truncations,
+        ),
         ("SAFETY VIOLATIONS:", &violations),
     ] {
         if !lines.is_empty() {

@@ -87,7 +87,11 @@ impl Trace {
     /// The last `n` events.
     pub fn tail(&self, n: usize) -> Vec<Event> {
         let events = self.events.lock();
-        events.iter().skip(events.len().saturating_sub(n)).cloned().collect()
+        events
+            .iter()
+            .skip(events.len().saturating_sub(n))
+            .cloned()
+            .collect()
     }
 
     /// Writes the trace as JSON lines, one event per line.

@@ -32,8 +32,11 @@ impl<S: StateMachine + Default> Cluster<S> {
             slots.insert(id, self.new_slot(id, Membership::default()));
             id
         };
-        self.trace
-            .note(log::Level::Info, "cluster", &format!("adding n{id} as a learner"));
+        self.trace.note(
+            log::Level::Info,
+            "cluster",
+            &format!("adding n{id} as a learner"),
+        );
         self.start_node(id);
         if let Err(e) = self.change(ConfigChange::AddLearner(id)) {
             self.discard_node(id);
@@ -75,8 +78,11 @@ impl<S: StateMachine + Default> Cluster<S> {
             let _ = running.join.join();
         }
         self.router.control(router::Control::Unregister(id));
-        self.trace
-            .note(log::Level::Info, "cluster", &format!("n{id} left the cluster"));
+        self.trace.note(
+            log::Level::Info,
+            "cluster",
+            &format!("n{id} left the cluster"),
+        );
     }
 
     /// Proposes a change to whichever node leads, retrying through elections and the
@@ -171,9 +177,11 @@ impl<S: StateMachine + Default> Cluster<S> {
                 Some(l) if l == to => return Ok(()),
                 Some(l) => {
                     let _ = self.transfer_leader_from(l, to);
-                    let _ = self.wait_for("the transfer", self.config.election_timeout_max * 2, |st| {
-                        st.iter().any(|s| s.id == to && s.alive && s.role == Role::Leader)
-                    });
+                    let _ =
+                        self.wait_for("the transfer", self.config.election_timeout_max * 2, |st| {
+                            st.iter()
+                                .any(|s| s.id == to && s.alive && s.role == Role::Leader)
+                        });
                 }
                 None => std::thread::sleep(crate::node::RETRY_PAUSE),
             }

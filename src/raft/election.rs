@@ -145,7 +145,12 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     ) {
         if pre_vote && term < self.current_term {
             let current_term = self.current_term;
-            return self.refuse_vote(candidate, term, true, VoteRefusal::StaleTerm { current_term });
+            return self.refuse_vote(
+                candidate,
+                term,
+                true,
+                VoteRefusal::StaleTerm { current_term },
+            );
         }
         // §9.6: no pre-vote while a leader is known to be alive.
         if pre_vote && self.in_leader_lease() {
@@ -216,7 +221,13 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         );
     }
 
-    pub(crate) fn refuse_vote(&mut self, candidate: NodeId, term: Term, pre_vote: bool, reason: VoteRefusal) {
+    pub(crate) fn refuse_vote(
+        &mut self,
+        candidate: NodeId,
+        term: Term,
+        pre_vote: bool,
+        reason: VoteRefusal,
+    ) {
         self.emit(EventKind::VoteRefused {
             candidate,
             term,
@@ -234,7 +245,13 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     }
 
     /// Counts a vote (or pre-vote) reply; a majority wins (§5.2).
-    pub(crate) fn handle_vote_reply(&mut self, from: NodeId, term: Term, granted: bool, pre_vote: bool) {
+    pub(crate) fn handle_vote_reply(
+        &mut self,
+        from: NodeId,
+        term: Term,
+        granted: bool,
+        pre_vote: bool,
+    ) {
         let current = if pre_vote {
             self.role == Role::PreCandidate && term == self.current_term + 1
                 || self.role == Role::PreCandidate && !granted && term <= self.current_term
@@ -304,10 +321,11 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     pub(crate) fn sync_progress_with_membership(&mut self) {
         let next = self.log.last_index() + 1;
         let members = self.membership.all();
-        self.progress
-            .retain(|id, _| members.contains(id));
+        self.progress.retain(|id, _| members.contains(id));
         for m in members.into_iter().filter(|&m| m != self.id) {
-            self.progress.entry(m).or_insert_with(|| Progress::new(next));
+            self.progress
+                .entry(m)
+                .or_insert_with(|| Progress::new(next));
         }
     }
 

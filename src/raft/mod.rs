@@ -17,8 +17,8 @@
 
 pub mod election;
 pub mod read;
-pub mod reconfig;
 mod ready;
+pub mod reconfig;
 pub mod replication;
 pub mod snapshot;
 pub mod testkit;
@@ -35,8 +35,8 @@ use crate::message::{Envelope, Message};
 use crate::types::{Index, NodeId, Role, Term};
 
 pub use read::ReadState;
-pub use reconfig::ConfigChange;
 pub use ready::{HardState, Persisted, Ready};
+pub use reconfig::ConfigChange;
 pub use replication::{Progress, ProgressState};
 
 /// The settings the core uses (a subset of [`Config`]).
@@ -50,6 +50,8 @@ pub struct RaftConfig {
     pub election_timeout_min: Duration,
     /// The most entries per AppendEntries.
     pub max_entries_per_append: usize,
+    /// Back up by the follower's conflict hint (else one entry per rejection).
+    pub fast_backtracking: bool,
     /// The most unacknowledged AppendEntries per follower.
     pub max_inflight_appends: usize,
     /// UNSAFE: commit earlier terms' entries by counting replicas (breaks §5.4.2).
@@ -72,6 +74,7 @@ impl From<&Config> for RaftConfig {
             check_quorum: c.check_quorum,
             election_timeout_min: c.election_timeout_min,
             max_entries_per_append: c.max_entries_per_append,
+            fast_backtracking: c.fast_backtracking,
             max_inflight_appends: c.max_inflight_appends,
             unsafe_commit_previous_term_entries: c.unsafe_commit_previous_term_entries,
             unsafe_skip_election_restriction: c.unsafe_skip_election_restriction,
@@ -286,7 +289,13 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 pre_vote,
                 transfer: _,
                 term,
-            } => self.handle_request_vote(candidate_id, term, last_log_index, last_log_term, pre_vote),
+            } => self.handle_request_vote(
+                candidate_id,
+                term,
+                last_log_index,
+                last_log_term,
+                pre_vote,
+            ),
             Message::RequestVoteReply {
                 vote_granted,
                 pre_vote,
@@ -315,7 +324,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 hint,
                 read_seq,
                 ..
-            } => self.handle_append_reply(from, success, match_index, prev_log_index, hint, read_seq),
+            } => {
+                self.handle_append_reply(from, success, match_index, prev_log_index, hint, read_seq)
+            }
             Message::InstallSnapshot {
                 leader_id,
                 snapshot,
@@ -360,7 +371,12 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 ..
             } if self.cfg.check_quorum && self.in_leader_lease() => {
                 let leader = self.leader_id.unwrap_or(self.id);
-                self.refuse_vote(candidate_id, term, false, crate::event::VoteRefusal::LeaderAlive { leader });
+                self.refuse_vote(
+                    candidate_id,
+                    term,
+                    false,
+                    crate::event::VoteRefusal::LeaderAlive { leader },
+                );
                 false
             }
             _ => true,
@@ -385,7 +401,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 },
             ),
             Message::AppendEntries {
-                prev_log_index, term, ..
+                prev_log_index,
+                term,
+                ..
             } => {
                 self.emit(EventKind::AppendRejected {
                     leader: from,

@@ -30,7 +30,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
 
     /// Whether a configuration entry is in the log but not yet committed.
     pub fn config_change_pending(&self) -> bool {
-        self.last_config_index().is_some_and(|i| i > self.commit_index)
+        self.last_config_index()
+            .is_some_and(|i| i > self.commit_index)
     }
 
     /// Appends a configuration entry for `change` (leader only). Returns its index and
@@ -43,11 +44,14 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         }
         if self.commit_index < self.term_start_index {
             return Err(Error::Rejected(
-                "the leader has not yet committed an entry of its term (dissertation errata)".into(),
+                "the leader has not yet committed an entry of its term (dissertation errata)"
+                    .into(),
             ));
         }
         if self.config_change_pending() {
-            return Err(Error::Rejected("another membership change is not yet committed".into()));
+            return Err(Error::Rejected(
+                "another membership change is not yet committed".into(),
+            ));
         }
         let mut m: Membership = self.membership.clone();
         match change {

@@ -95,7 +95,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         let max = self.cfg.max_entries_per_append;
         let max_inflight = self.cfg.max_inflight_appends;
         let last = self.log.last_index();
-        let Some(p) = self.progress.get(&to) else { return };
+        let Some(p) = self.progress.get(&to) else {
+            return;
+        };
         if p.state == ProgressState::Snapshot {
             if heartbeat {
                 self.send_heartbeat_at(to, p.match_index);
@@ -242,7 +244,14 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             prev_log_term = self.log.term_at(prev_log_index).unwrap_or(prev_log_term);
             if entries.is_empty() {
                 let match_index = self.commit_index.max(prev_log_index);
-                return self.accept_append(leader, request_prev, count, match_index, leader_commit, read_seq);
+                return self.accept_append(
+                    leader,
+                    request_prev,
+                    count,
+                    match_index,
+                    leader_commit,
+                    read_seq,
+                );
             }
         }
         // Rule 2: reply false if the log has no entry at prevLogIndex with prevLogTerm.
@@ -330,7 +339,14 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         if config_touched {
             self.refresh_membership();
         }
-        self.accept_append(leader, request_prev, count, match_index, leader_commit, read_seq);
+        self.accept_append(
+            leader,
+            request_prev,
+            count,
+            match_index,
+            leader_commit,
+            read_seq,
+        );
     }
 
     /// Replies success and, rule 5, advances the commit index to
@@ -382,7 +398,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         if self.role != Role::Leader {
             return;
         }
-        let Some(p) = self.progress.get_mut(&from) else { return };
+        let Some(p) = self.progress.get_mut(&from) else {
+            return;
+        };
         p.recent_active = true;
         // Any answer in our term, success or not, shows the follower still accepts us
         // as leader: it confirms the ReadIndex rounds up to `read_seq`.
@@ -390,7 +408,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             p.acked_read_seq = read_seq;
             self.maybe_confirm_reads();
         }
-        let Some(p) = self.progress.get_mut(&from) else { return };
+        let Some(p) = self.progress.get_mut(&from) else {
+            return;
+        };
         if success {
             // Only a new acknowledgement is progress: a heartbeat's answer repeating the
             // old match index says nothing of the entries in flight, which
@@ -424,6 +444,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             return;
         }
         let next = match hint.expect("checked") {
+            // Figure 2 as written: decrement nextIndex and retry.
+            _ if !self.cfg.fast_backtracking => rejected_prev,
             ConflictHint::LogTooShort { last_index } => last_index + 1,
             // If the leader has entries of the conflicting term, the logs may agree up to
             // its last one; otherwise skip the follower's whole run of that term.

@@ -54,7 +54,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         let Some(snapshot) = self.snapshot.clone() else {
             return;
         };
-        let Some(p) = self.progress.get_mut(&to) else { return };
+        let Some(p) = self.progress.get_mut(&to) else {
+            return;
+        };
         p.state = ProgressState::Snapshot;
         p.inflight.clear();
         let last_index = snapshot.last_index;
@@ -109,7 +111,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         if self.role != Role::Leader {
             return;
         }
-        let Some(p) = self.progress.get_mut(&from) else { return };
+        let Some(p) = self.progress.get_mut(&from) else {
+            return;
+        };
         p.recent_active = true;
         p.acked_since_heartbeat = true;
         p.match_index = p.match_index.max(last_index);
