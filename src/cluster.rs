@@ -532,19 +532,37 @@ impl<S: StateMachine + Default> Cluster<S> {
         }
     }
 
-    /// Waits for a live node that leads with a majority of live voters agreeing on its
-    /// term, and returns it.
+    /// Waits for a live node that leads with a majority of its voters (itself included)
+    /// alive, in its term and following it, and returns it. A leader cut off in a
+    /// minority (§6.4's stale leader) is not returned: its followers never hear it.
     pub fn wait_for_leader(&self, timeout: Duration) -> Result<NodeId, Error> {
         let mut found = None;
-        self.wait_for("a leader", timeout, |st| {
+        self.wait_for("a leader followed by a majority", timeout, |st| {
             found = st
                 .iter()
-                .filter(|s| s.alive && s.role == Role::Leader)
-                .max_by_key(|s| s.term)
-                .map(|s| s.id);
+                .filter(|l| l.alive && l.role == Role::Leader && Self::has_majority(l, st))
+                .max_by_key(|l| l.term)
+                .map(|l| l.id);
             found.is_some()
         })?;
         Ok(found.expect("set when the wait succeeded"))
+    }
+
+    /// Whether a majority of `leader`'s voters are alive, in its term and follow it.
+    fn has_majority(leader: &Status, st: &[Status]) -> bool {
+        let following = leader
+            .members
+            .iter()
+            .filter(|&&m| {
+                st.iter().any(|s| {
+                    s.id == m
+                        && s.alive
+                        && s.term == leader.term
+                        && (s.id == leader.id || s.leader == Some(leader.id))
+                })
+            })
+            .count();
+        following * 2 > leader.members.len()
     }
 
     /// Proposes `command` to whichever node leads, retrying through elections, and

@@ -121,6 +121,12 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         p.state = ProgressState::Probe;
         p.probe_sent = false;
         self.maybe_commit();
-        self.send_append(from, false);
+        // A transfer target catching up through a snapshot may now match the whole log:
+        // then TimeoutNow goes at once rather than after one more round trip (§3.10).
+        if self.transfer.is_some_and(|t| t.target == from) {
+            self.maybe_send_timeout_now();
+        } else {
+            self.send_append(from, false);
+        }
     }
 }
