@@ -503,6 +503,23 @@ impl<S: StateMachine + Default> Cluster<S> {
         out
     }
 
+    /// What a failing test prints: [`dump`](Self::dump) of the statuses and last 40
+    /// events, then the last 40 protocol events (the router's message fates left out,
+    /// as they drown the story).
+    pub fn failure_report(&self) -> String {
+        let mut out = format!("---- cluster state at the failure ----\n{}", self.dump(40));
+        out.push_str("last protocol events (messages left out):\n");
+        let events = self.trace();
+        let protocol: Vec<&Event> = events
+            .iter()
+            .filter(|e| !matches!(e.kind, EventKind::Message { .. }))
+            .collect();
+        for e in &protocol[protocol.len().saturating_sub(40)..] {
+            out.push_str(&format!("  {e}\n"));
+        }
+        out
+    }
+
     /// Waits until `cond` holds of the statuses, checking as they change, or fails
     /// after `timeout` with the cluster's state.
     pub fn wait_for(

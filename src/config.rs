@@ -85,6 +85,15 @@ impl Default for Config {
     }
 }
 
+/// The seed to run with: `RAFTSIM_SEED` from the environment if set (to replay a run a
+/// test or example printed), else `default`.
+pub fn seed_from_env(default: u64) -> u64 {
+    std::env::var("RAFTSIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 impl Config {
     /// Short timeouts (election 50..100 ms, heartbeat 15 ms) for tests that want many
     /// elections in little time. Everything else is the default.

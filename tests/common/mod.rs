@@ -28,13 +28,7 @@ pub type Rec = Recorder<u64>;
 /// commit, a catch-up). Generous: the machine is small and shared.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// The seed to use: `RAFTSIM_SEED` if set, else the test's own default.
-pub fn seed(default: u64) -> u64 {
-    std::env::var("RAFTSIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
+pub use raftsim::config::seed_from_env as seed;
 
 /// The majority of `n` voters.
 pub fn majority(n: usize) -> usize {
@@ -60,19 +54,7 @@ impl Deref for Sim {
 impl Drop for Sim {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "---- cluster state at the failure ----\n{}",
-                self.c.dump(40)
-            );
-            eprintln!("last protocol events (messages left out):");
-            let events = self.c.trace();
-            let protocol: Vec<&Event> = events
-                .iter()
-                .filter(|e| !matches!(e.kind, EventKind::Message { .. }))
-                .collect();
-            for e in &protocol[protocol.len().saturating_sub(40)..] {
-                eprintln!("  {e}");
-            }
+            eprintln!("{}", self.c.failure_report());
         }
     }
 }

@@ -27,13 +27,7 @@ use raftsim::{Cluster, Config, Event, Index, NodeId, Role, Status, Term};
 /// commit, a catch-up). Generous: the machine is small and shared.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// The seed to use: `RAFTSIM_SEED` if set, else the test's own default.
-pub fn seed(default: u64) -> u64 {
-    std::env::var("RAFTSIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
+pub use raftsim::config::seed_from_env as seed;
 
 /// A key/value cluster under test.
 pub struct Kv {
@@ -56,19 +50,9 @@ impl Drop for Kv {
     }
 }
 
-/// What a failing test prints: the statuses, the last 40 events, and the last 40
-/// protocol events (router message fates left out, as they drown the story).
+/// What a failing test prints.
 pub fn print_failure_state<S: raftsim::StateMachine + Default>(c: &Cluster<S>) {
-    eprintln!("---- cluster state at the failure ----\n{}", c.dump(40));
-    eprintln!("last protocol events (messages left out):");
-    let events = c.trace();
-    let protocol: Vec<&Event> = events
-        .iter()
-        .filter(|e| !matches!(e.kind, EventKind::Message { .. }))
-        .collect();
-    for e in &protocol[protocol.len().saturating_sub(40)..] {
-        eprintln!("  {e}");
-    }
+    eprintln!("{}", c.failure_report());
 }
 
 impl Kv {
