@@ -185,38 +185,27 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             };
             return self.refuse_vote(candidate, term, pre_vote, reason);
         }
-        if pre_vote {
-            self.emit(EventKind::VoteGranted {
-                candidate,
-                term,
-                pre_vote,
-            });
-            self.send(
-                candidate,
-                Message::RequestVoteReply {
-                    term,
-                    vote_granted: true,
-                    pre_vote: true,
-                },
-            );
-            return;
+        if !pre_vote {
+            // Persisted (through Ready) before the reply leaves; granting a vote resets
+            // the election timer (Figure 2, Rules for Followers). A pre-vote changes
+            // nothing: it only says "I would vote for you" (§9.6).
+            self.voted_for = Some(candidate);
+            self.persist_hard_state();
+            self.ready.reset_election_timer = true;
         }
-        // Persisted (through Ready) before the reply leaves; granting a vote resets the
-        // election timer (Figure 2, Rules for Followers).
-        self.voted_for = Some(candidate);
-        self.persist_hard_state();
-        self.ready.reset_election_timer = true;
         self.emit(EventKind::VoteGranted {
             candidate,
             term,
             pre_vote,
         });
+        // A pre-vote answers in the candidate's proposed term, which this node did not
+        // adopt; a real vote's term is now this node's own.
         self.send(
             candidate,
             Message::RequestVoteReply {
-                term: self.current_term,
+                term,
                 vote_granted: true,
-                pre_vote: false,
+                pre_vote,
             },
         );
     }
