@@ -12,6 +12,7 @@
 //! See NOTES.md for a tour that maps each rule of the paper to the code.
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod client;
 pub mod cluster;
 pub mod config;

@@ -1,8 +1,10 @@
 //! The key/value client: a [`RawClient`] that numbers its requests so the store applies
 //! each write exactly once (dissertation §6.3), and sends Gets as ReadIndex reads (§6.4).
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::check::KvHistory;
 use crate::client::RawClient;
 use crate::cluster::Cluster;
 use crate::error::Error;
@@ -13,9 +15,13 @@ use super::store::{KvStore, Op, Reply, Request};
 /// request outstanding at a time. Each call retries through drops, crashes and
 /// elections and returns once the operation took effect exactly once, or
 /// `Err(Error::Timeout)` after its timeout, when the outcome is unknown.
+///
+/// A client may record every operation into a shared [`KvHistory`]
+/// ([`Client::record_into`]) for the linearizability checker.
 pub struct Client {
     raw: RawClient<KvStore>,
     seq: u64,
+    history: Option<Arc<KvHistory>>,
 }
 
 impl Cluster<KvStore> {
@@ -24,7 +30,16 @@ impl Cluster<KvStore> {
         Client {
             raw: self.raw_client(),
             seq: 0,
+            history: None,
         }
+    }
+
+    /// A new client that records every operation into `history`
+    /// (see [`Client::record_into`]).
+    pub fn client_recorded(&self, history: &Arc<KvHistory>) -> Client {
+        let mut c = self.client();
+        c.record_into(history.clone());
+        c
     }
 }
 
@@ -32,6 +47,14 @@ impl Client {
     /// This client's id (unique within its cluster).
     pub fn id(&self) -> u64 {
         self.raw.id()
+    }
+
+    /// Records every later operation into `history`: its input and the time it was
+    /// called, then its output and the time the answer arrived. An operation that fails
+    /// (`Err(Timeout)`: the outcome is unknown) stays pending in the history, which the
+    /// checker reads as "may or may not have taken effect, at any time after its call".
+    pub fn record_into(&mut self, history: Arc<KvHistory>) {
+        self.history = Some(history);
     }
 
     /// How long an operation may take before it returns `Err(Error::Timeout)`
@@ -75,6 +98,16 @@ impl Client {
             seq: self.seq,
             op,
         };
-        self.raw.submit(request, read_only)
+        // The call time is read before the first attempt is sent and the return time
+        // after the answer arrived, so the recorded interval contains the real one.
+        let handle = self
+            .history
+            .as_ref()
+            .map(|h| h.invoke(request.client, request.op.clone()));
+        let result = self.raw.submit(request, read_only);
+        if let (Some(h), Some(handle), Ok(reply)) = (&self.history, handle, &result) {
+            h.complete(handle, reply.clone());
+        }
+        result
     }
 }

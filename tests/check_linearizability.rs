@@ -1,0 +1,358 @@
+//! The linearizability checker on known histories: porcupine's classic register
+//! examples, pending operations, concurrent appends, stale reads, partitions by key,
+//! the time budget, randomly generated linearizable histories (and the same with one
+//! read corrupted), and the HTML picture.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use raftsim::check::{check, render_html, CheckResult, History, KvModel, Operation, PENDING};
+use raftsim::kv::{Op, Reply};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+type KvOp = Operation<Op, Reply>;
+
+const BUDGET: Duration = Duration::from_secs(10);
+
+fn put(client: u64, key: &str, v: &str, call: u64, ret: u64) -> KvOp {
+    op(
+        client,
+        Op::Put {
+            key: key.into(),
+            value: v.into(),
+        },
+        Some(Reply::Done),
+        call,
+        ret,
+    )
+}
+
+fn append(client: u64, key: &str, v: &str, call: u64, ret: u64) -> KvOp {
+    op(
+        client,
+        Op::Append {
+            key: key.into(),
+            value: v.into(),
+        },
+        Some(Reply::Done),
+        call,
+        ret,
+    )
+}
+
+fn get(client: u64, key: &str, v: Option<&str>, call: u64, ret: u64) -> KvOp {
+    let out = Reply::Value(v.map(str::to_string));
+    op(client, Op::Get { key: key.into() }, Some(out), call, ret)
+}
+
+/// `op` with no response: returns at infinity, output unknown.
+fn pending(mut o: KvOp) -> KvOp {
+    o.output = None;
+    o.ret = PENDING;
+    o
+}
+
+fn op(client: u64, input: Op, output: Option<Reply>, call: u64, ret: u64) -> KvOp {
+    Operation {
+        client,
+        input,
+        output,
+        call,
+        ret,
+    }
+}
+
+fn verdict(ops: &[KvOp]) -> CheckResult {
+    check(&KvModel, ops, BUDGET)
+}
+
+/// porcupine's TestRegisterModel (first history): a read of the initial value and a
+/// read of the new value, both concurrent with the write.
+#[test]
+fn porcupine_register_linearizable() {
+    let ops = vec![
+        put(0, "x", "100", 0, 100),
+        get(1, "x", Some("100"), 25, 75),
+        get(2, "x", None, 30, 60),
+    ];
+    assert_eq!(verdict(&ops), CheckResult::Ok);
+}
+
+/// porcupine's TestRegisterModel (second history): once a read saw the new value, a
+/// later read cannot see the old one.
+#[test]
+fn porcupine_register_not_linearizable() {
+    let ops = vec![
+        put(0, "x", "200", 0, 100),
+        get(1, "x", Some("200"), 10, 30),
+        get(2, "x", None, 40, 90),
+    ];
+    let r = verdict(&ops);
+    let CheckResult::Illegal(v) = &r else {
+        panic!("expected a violation, got {r}")
+    };
+    assert_eq!(v.partition, "key \"x\"");
+    assert!(v.candidates.contains(&2), "the stale read is named: {v}");
+    assert!(r.to_string().contains("NOT linearizable"), "{r}");
+}
+
+/// A read that starts after a write completed must see it (the stale read a partitioned
+/// old leader would serve without ReadIndex).
+#[test]
+fn stale_read_is_caught() {
+    let ops = vec![
+        put(0, "k", "1", 0, 10),
+        put(0, "k", "2", 20, 30),
+        get(1, "k", Some("1"), 40, 50),
+    ];
+    let r = verdict(&ops);
+    let CheckResult::Illegal(v) = &r else {
+        panic!("expected a violation, got {r}")
+    };
+    assert_eq!(v.stuck, 2, "{v}");
+    assert_eq!(v.prefix, vec![0, 1], "{v}");
+    assert!(v.explanation.contains("get(k) -> \"1\""), "{v}");
+    // Overlapping the second write instead, the same read is fine.
+    let ok = vec![
+        put(0, "k", "1", 0, 10),
+        put(0, "k", "2", 20, 45),
+        get(1, "k", Some("1"), 40, 50),
+    ];
+    assert_eq!(verdict(&ok), CheckResult::Ok);
+}
+
+/// Operations that touch (one returns when the other is called) count as concurrent.
+#[test]
+fn touching_operations_are_concurrent() {
+    let ops = vec![put(0, "k", "new", 0, 10), get(1, "k", None, 10, 20)];
+    assert_eq!(verdict(&ops), CheckResult::Ok);
+}
+
+/// Concurrent appends may take effect in either order, but in one order for everyone.
+#[test]
+fn concurrent_appends() {
+    let base = vec![append(0, "k", "x", 0, 10), append(1, "k", "y", 0, 10)];
+    for (seen, ok) in [
+        ("xy", true),
+        ("yx", true),
+        ("x", false),
+        ("xx", false),
+        ("xyz", false),
+    ] {
+        let mut ops = base.clone();
+        ops.push(get(2, "k", Some(seen), 20, 30));
+        assert_eq!(verdict(&ops).is_ok(), ok, "read {seen:?}");
+    }
+    // Two readers during the appends disagreeing on the order: not linearizable.
+    let mut ops = base.clone();
+    ops.push(get(2, "k", Some("xy"), 5, 30));
+    ops.push(get(3, "k", Some("y"), 5, 30));
+    assert!(verdict(&ops).is_illegal());
+    // ... but a reader of a prefix of the order is fine.
+    let mut ops = base;
+    ops.push(get(2, "k", Some("xy"), 5, 30));
+    ops.push(get(3, "k", Some("x"), 5, 30));
+    assert_eq!(verdict(&ops), CheckResult::Ok);
+}
+
+/// A pending write may or may not have taken effect, at any time after its call; but
+/// once a read saw it, it has.
+#[test]
+fn pending_operations() {
+    let w = pending(append(0, "k", "a", 0, 0));
+    for (reads, ok) in [
+        (vec![Some("a")], true),
+        (vec![None], true),
+        (vec![None, Some("a")], true),
+        (vec![Some("a"), None], false),
+        (vec![Some("a"), Some("a")], true),
+        (vec![Some("aa")], false),
+    ] {
+        let mut ops = vec![w.clone()];
+        for (k, r) in reads.iter().enumerate() {
+            let t = 100 * (k as u64 + 1);
+            ops.push(get(1, "k", *r, t, t + 10));
+        }
+        assert_eq!(verdict(&ops).is_ok(), ok, "reads {reads:?}");
+    }
+    // A pending read constrains nothing.
+    let ops = vec![
+        put(0, "k", "v", 0, 10),
+        pending(get(1, "k", Some("zzz"), 20, 0)),
+    ];
+    assert_eq!(verdict(&ops), CheckResult::Ok);
+}
+
+/// Keys are checked separately; the violation names the bad key.
+#[test]
+fn partitions_by_key() {
+    let ops = vec![
+        put(0, "a", "1", 0, 10),
+        get(1, "a", Some("1"), 20, 30),
+        put(0, "b", "1", 0, 10),
+        get(1, "b", Some("2"), 20, 30),
+        get(2, "c", None, 0, 5),
+    ];
+    let r = verdict(&ops);
+    let CheckResult::Illegal(v) = &r else {
+        panic!("expected a violation, got {r}")
+    };
+    assert_eq!(v.partition, "key \"b\"");
+    assert_eq!(v.stuck, 3);
+}
+
+/// A history whose search explodes ends in Unknown after the budget, saying so.
+#[test]
+fn time_budget_gives_unknown() {
+    // 60 concurrent appends of distinct values and an impossible read after them: the
+    // search must try every subset and order before it can say "illegal".
+    let mut ops: Vec<KvOp> = (0..60)
+        .map(|c| append(c, "k", &format!("<{c}>"), 0, 1_000))
+        .collect();
+    ops.push(get(99, "k", Some("impossible"), 2_000, 3_000));
+    let r = check(&KvModel, &ops, Duration::from_millis(200));
+    let CheckResult::Unknown { reason } = &r else {
+        panic!("expected unknown, got {r}")
+    };
+    assert!(reason.contains("time budget"), "{reason}");
+    assert!(r.to_string().starts_with("unknown"), "{r}");
+}
+
+/// Generates a linearizable history: `clients` clients run operations on a few keys,
+/// each taking effect atomically at a random point inside its interval; some writes
+/// never answer (pending), in which case they may or may not take effect.
+fn random_history(seed: u64, clients: u64, ops_per_client: usize) -> Vec<KvOp> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    // Each client's next call time; operations of one client do not overlap.
+    let mut events: Vec<(u64, u64, u64, u64, Op, bool)> = Vec::new(); // (point, call, ret, client, op, pending)
+    for c in 0..clients {
+        let mut t = rng.gen_range(0..50);
+        for i in 0..ops_per_client {
+            let len = rng.gen_range(1..100);
+            let point = t + rng.gen_range(0..=len);
+            let key = format!("k{}", rng.gen_range(0..3));
+            let input = match rng.gen_range(0..10) {
+                0..=3 => Op::Get { key },
+                4 => Op::Put {
+                    key,
+                    value: format!("p{c}.{i}"),
+                },
+                _ => Op::Append {
+                    key,
+                    value: format!("<{c}.{i}>"),
+                },
+            };
+            let is_pending = !matches!(input, Op::Get { .. }) && rng.gen_bool(0.05);
+            events.push((point, t, t + len, c, input, is_pending));
+            t += len + rng.gen_range(1..30);
+        }
+    }
+    // Apply in linearization-point order (ties broken arbitrarily but consistently).
+    events.sort_by_key(|e| (e.0, e.3));
+    let mut store: std::collections::BTreeMap<String, String> = Default::default();
+    let mut ops = Vec::new();
+    for (_, call, ret, client, input, is_pending) in events {
+        let takes_effect = !is_pending || rng.gen_bool(0.5);
+        let output = match &input {
+            Op::Get { key } => Reply::Value(store.get(key).cloned()),
+            Op::Put { key, value } => {
+                if takes_effect {
+                    store.insert(key.clone(), value.clone());
+                }
+                Reply::Done
+            }
+            Op::Append { key, value } => {
+                if takes_effect {
+                    store.entry(key.clone()).or_default().push_str(value);
+                }
+                Reply::Done
+            }
+        };
+        let o = op(client, input, Some(output), call, ret);
+        ops.push(if is_pending { pending(o) } else { o });
+    }
+    ops
+}
+
+/// Randomly generated linearizable histories pass; corrupting one read makes them fail.
+#[test]
+fn random_histories() {
+    for seed in 0..20 {
+        let mut ops = random_history(seed, 6, 60);
+        let r = verdict(&ops);
+        assert_eq!(r, CheckResult::Ok, "seed {seed}");
+        // Corrupt the last completed read that saw a value.
+        let Some(i) = ops
+            .iter()
+            .rposition(|o| matches!(o.output, Some(Reply::Value(Some(_)))))
+        else {
+            continue;
+        };
+        ops[i].output = Some(Reply::Value(Some("never written".into())));
+        let r = verdict(&ops);
+        let CheckResult::Illegal(v) = &r else {
+            panic!("seed {seed}: expected a violation, got {r}")
+        };
+        assert!(v.candidates.contains(&i), "seed {seed}: {v}");
+    }
+}
+
+/// The recorder: concurrent threads, one monotonic clock, pending operations kept.
+#[test]
+fn history_recorder() {
+    let h: Arc<History<Op, Reply>> = Arc::new(History::new());
+    std::thread::scope(|s| {
+        for c in 0..4u64 {
+            let h = h.clone();
+            s.spawn(move || {
+                for i in 0..50 {
+                    let key = format!("k{c}");
+                    let handle = h.invoke(
+                        c,
+                        Op::Append {
+                            key,
+                            value: format!("{i},"),
+                        },
+                    );
+                    if i != 49 {
+                        h.complete(handle, Reply::Done);
+                    }
+                }
+            });
+        }
+    });
+    let ops = h.operations();
+    assert_eq!(ops.len(), 200);
+    assert_eq!(h.pending(), 4);
+    assert!(ops.iter().all(|o| o.is_pending() || o.call <= o.ret));
+    assert_eq!(verdict(&ops), CheckResult::Ok);
+}
+
+/// The picture names the verdict, draws every operation and marks the conflict.
+#[test]
+fn html_picture() {
+    let ops = vec![
+        put(0, "x", "200", 0, 100),
+        get(1, "x", Some("200"), 10, 30),
+        get(2, "x", None, 40, 90),
+        pending(append(3, "y", "a", 5, 0)),
+    ];
+    let r = verdict(&ops);
+    let html = render_html(&KvModel, &ops, &r);
+    assert!(html.contains("NOT linearizable"));
+    assert!(html.contains("client 2"));
+    assert!(html.contains("stroke=\"#b00020\""), "the conflict is red");
+    assert!(
+        html.contains("stroke-dasharray"),
+        "the pending append is dashed"
+    );
+    assert_eq!(
+        html.matches("<title>").count(),
+        5,
+        "page title + one per operation"
+    );
+    let path = std::env::temp_dir().join("raftsim-check-picture.html");
+    raftsim::check::write_html(&path, &KvModel, &ops, &r).unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() > 500);
+}
