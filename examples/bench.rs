@@ -1,218 +1,307 @@
-//! Benchmarks: commit throughput and latency, and failover time.
+//! Benchmark: replicated writes per second and their latency, against the echo baseline
+//! (the ceiling of this design) and beside openraft's published in-process numbers.
 //!
-//!     cargo run --release --example bench                 # everything
-//!     cargo run --release --example bench -- throughput   # writes/s, p50/p99/max latency
-//!     cargo run --release --example bench -- failover --trials 200
-//!     cargo run --release --example bench -- reads        # ReadIndex gets vs gets through the log
+//!     cargo run --release --example bench                        # the whole table
+//!     cargo run --release --example bench -- --clients 1,16 --nodes 3 --secs 2
+//!     cargo run --release --example bench -- --per-call 4        # 4 entries per call
+//!     cargo run --release --example bench -- --workloads echo,noop,put,get
 //!
-//! Throughput: clients on their own threads, each submitting an empty command to a
-//! no-op state machine through the router and waiting until the leader applied it.
-//! Failover: the leader of a 5-node cluster with the paper's timeouts (150-300 ms) is
-//! crashed; the time from the crash to a new leader's election is taken from the trace.
+//! Workloads, each through the real router thread with the trace and live safety checks
+//! off:
+//! - `noop`: empty commands to a no-op state machine; each client waits until the leader
+//!   applied its write, then sends the next (openraft's `benchmarks/minimal` workload).
+//! - `put`: key/value Puts (with client sessions), each client waiting likewise.
+//! - `get`: key/value Gets answered through ReadIndex (dissertation §6.4).
+//! - `echo`: the same hops (client → leader → followers → leader → client) through the
+//!   same router with no Raft logic: Raft's figure is printed as a fraction of it.
+//!
+//! Clients are logical, not threads: one client thread drives all of them through a
+//! `ClientMux` (one router address), each with one call outstanding. With `--per-call
+//! N`, a call is N requests sent together, and the client waits for all N.
 
 use std::time::{Duration, Instant};
 
+use raftsim::client::ClientMux;
 use raftsim::kv::{KvStore, Op, Request};
+use raftsim::router::echo::EchoCluster;
 use raftsim::state_machine::Noop;
-use raftsim::{Cluster, Config, EventKind, Role};
+use raftsim::{Cluster, Config, StateMachine};
+
+/// openraft 0.10 `benchmarks/minimal`, 3 members, on a 2-core machine (issue 6).
+const OPENRAFT: [(usize, &str, &str); 5] = [
+    (1, "16k-19k", "55k-61k"),
+    (16, "135k-199k", "450k-577k"),
+    (64, "450k-550k", "0.94M-1.25M"),
+    (256, "840k-980k", "1.4M-1.74M"),
+    (1024, "1.1M-1.3M", "1.6M-1.98M"),
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mode = args.first().map(String::as_str).unwrap_or("all");
-    let trials = flag(&args, "--trials").unwrap_or(200);
-    let secs = flag(&args, "--secs").unwrap_or(2) as u64;
+    let clients = list(&args, "--clients").unwrap_or_else(|| vec![1, 16, 64, 256, 1024]);
+    let nodes = list(&args, "--nodes").unwrap_or_else(|| vec![3, 5]);
+    let secs: f64 = value(&args, "--secs").unwrap_or(2.0);
+    let per_call: usize = value(&args, "--per-call").unwrap_or(1);
+    let workloads: Vec<String> = value::<String>(&args, "--workloads")
+        .unwrap_or_else(|| "echo,noop,put,get".into())
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let dur = Duration::from_secs_f64(secs);
     println!(
-        "raftsim benchmark on {} cores",
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call; latency is per call",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        if per_call == 1 { "y" } else { "ies" },
     );
-    if matches!(mode, "all" | "throughput") {
-        throughput(Duration::from_secs(secs));
-    }
-    if matches!(mode, "all" | "reads") {
-        reads(Duration::from_secs(secs));
-    }
-    if matches!(mode, "all" | "failover") {
-        failover(trials);
+    println!(
+        "{:>5} {:>7} {:>8} {:>11} {:>8} {:>8} {:>8} {:>8}  {:>12}",
+        "nodes",
+        "clients",
+        "workload",
+        "ops/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "of echo",
+        "openraft"
+    );
+    for &n in &nodes {
+        for &c in &clients {
+            let mut echo_rate = None;
+            for w in &workloads {
+                let r = match w.as_str() {
+                    "echo" => {
+                        let mut t = EchoCluster::start(n);
+                        drive(&mut t, c, per_call, dur)
+                    }
+                    "noop" => run_raft::<Noop>(n, c, per_call, dur, false, |_, _| ()),
+                    "put" => {
+                        run_raft::<KvStore>(n, c, per_call, dur, false, |client, seq| Request {
+                            client,
+                            seq,
+                            op: Op::Put {
+                                key: format!("k{}", client % 64),
+                                value: "v".into(),
+                            },
+                        })
+                    }
+                    "get" => {
+                        run_raft::<KvStore>(n, c, per_call, dur, true, |client, seq| Request {
+                            client,
+                            seq,
+                            op: Op::Get {
+                                key: format!("k{}", client % 64),
+                            },
+                        })
+                    }
+                    other => panic!("unknown workload {other:?} (echo, noop, put, get)"),
+                };
+                if w == "echo" {
+                    echo_rate = Some(r.rate);
+                }
+                let of_echo = match echo_rate {
+                    Some(e) if w != "echo" => format!("{:.0}%", 100.0 * r.rate / e),
+                    _ => String::new(),
+                };
+                let reference = OPENRAFT
+                    .iter()
+                    .find(|(k, ..)| *k == c)
+                    .filter(|_| w == "noop")
+                    .map(|(_, one, four)| if per_call == 4 { *four } else { *one })
+                    .unwrap_or("");
+                println!(
+                    "{n:>5} {c:>7} {w:>8} {:>11.0} {:>8.3} {:>8.3} {:>8.3} {of_echo:>8}  {reference:>12}",
+                    r.rate,
+                    ms(r.p50),
+                    ms(r.p99),
+                    ms(r.max)
+                );
+            }
+        }
     }
 }
 
-fn flag(args: &[String], name: &str) -> Option<usize> {
+fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
     let i = args.iter().position(|a| a == name)?;
-    args.get(i + 1)?.parse().ok()
+    let v = args.get(i + 1)?;
+    Some(
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name}: cannot parse {v:?}")),
+    )
 }
 
-/// Settings for measuring speed: no trace, no live checks (both cost per message).
-fn quiet() -> Config {
-    Config {
-        seed: Some(42),
-        trace: false,
-        check_safety: false,
-        ..Config::default()
-    }
-}
-
-/// Percentiles of a sorted slice of latencies.
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
+fn list(args: &[String], name: &str) -> Option<Vec<usize>> {
+    let v: String = value(args, name)?;
+    Some(
+        v.split(',')
+            .map(|x| x.trim().parse().expect("a list of numbers"))
+            .collect(),
+    )
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Runs `clients` threads for `dur`, each calling `op` in a loop; returns (ops/s, sorted latencies).
-fn drive<C: Send>(
-    clients: Vec<C>,
+/// A cluster as the driver sees it: send request `id` (of logical client `client`, its
+/// `seq`th), receive `(id, succeeded)`.
+trait Target {
+    fn send(&mut self, id: u64, client: u64, seq: u64);
+    fn recv(&mut self, until: Instant) -> Option<(u64, bool)>;
+    fn try_recv(&mut self) -> Option<(u64, bool)>;
+}
+
+impl Target for EchoCluster {
+    fn send(&mut self, id: u64, _client: u64, _seq: u64) {
+        EchoCluster::send(self, id);
+    }
+    fn recv(&mut self, until: Instant) -> Option<(u64, bool)> {
+        EchoCluster::recv(self, until).map(|id| (id, true))
+    }
+    fn try_recv(&mut self) -> Option<(u64, bool)> {
+        EchoCluster::try_recv(self).map(|id| (id, true))
+    }
+}
+
+struct RaftTarget<S: StateMachine, F> {
+    mux: ClientMux<S>,
+    make: F,
+    read_only: bool,
+}
+
+impl<S: StateMachine, F: Fn(u64, u64) -> S::Command> Target for RaftTarget<S, F> {
+    fn send(&mut self, id: u64, client: u64, seq: u64) {
+        let command = (self.make)(client, seq);
+        self.mux.send(id, command, self.read_only);
+    }
+    fn recv(&mut self, until: Instant) -> Option<(u64, bool)> {
+        self.mux.recv(until).map(|(id, r)| (id, r.is_ok()))
+    }
+    fn try_recv(&mut self) -> Option<(u64, bool)> {
+        self.mux.try_recv().map(|(id, r)| (id, r.is_ok()))
+    }
+}
+
+fn run_raft<S: StateMachine + Default>(
+    nodes: usize,
+    clients: usize,
+    per_call: usize,
     dur: Duration,
-    op: impl Fn(&mut C) + Sync,
-) -> (f64, Vec<Duration>) {
-    let start = Instant::now();
-    let mut lat: Vec<Duration> = std::thread::scope(|s| {
-        let handles: Vec<_> = clients
-            .into_iter()
-            .map(|mut c| {
-                let op = &op;
-                s.spawn(move || {
-                    let mut lat = Vec::new();
-                    while start.elapsed() < dur {
-                        let t = Instant::now();
-                        op(&mut c);
-                        lat.push(t.elapsed());
-                    }
-                    lat
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("client thread"))
-            .collect()
-    });
-    let elapsed = start.elapsed().as_secs_f64();
-    lat.sort();
-    (lat.len() as f64 / elapsed, lat)
-}
-
-fn throughput(dur: Duration) {
-    println!(
-        "\n== Commit throughput (no-op state machine, each client waits for its write to apply) =="
-    );
-    println!(
-        "{:>5} {:>7} {:>12} {:>9} {:>9} {:>9}",
-        "nodes", "clients", "writes/s", "p50 ms", "p99 ms", "max ms"
-    );
-    for nodes in [3, 5] {
-        for clients in [1, 16, 64] {
-            let cluster: Cluster<Noop> = Cluster::with_config(nodes, quiet());
-            cluster
-                .wait_for_leader(Duration::from_secs(5))
-                .expect("leader");
-            let cs: Vec<_> = (0..clients).map(|_| cluster.raw_client()).collect();
-            let (rate, lat) = drive(cs, dur, |c| {
-                c.submit((), false).expect("write");
-            });
-            println!(
-                "{nodes:>5} {clients:>7} {rate:>12.0} {:>9.3} {:>9.3} {:>9.3}",
-                ms(pct(&lat, 0.5)),
-                ms(pct(&lat, 0.99)),
-                ms(pct(&lat, 1.0))
-            );
-        }
-    }
-}
-
-fn reads(dur: Duration) {
-    println!("\n== Key/value reads: ReadIndex vs through the log (3 nodes, 16 clients) ==");
-    println!(
-        "{:>12} {:>10} {:>9} {:>9}",
-        "read path", "reads/s", "p50 ms", "p99 ms"
-    );
-    for read_only in [true, false] {
-        let cluster: Cluster<KvStore> = Cluster::with_config(3, quiet());
-        cluster
-            .wait_for_leader(Duration::from_secs(5))
-            .expect("leader");
-        let cs: Vec<_> = (0..16).map(|_| cluster.raw_client()).collect();
-        let (rate, lat) = drive(cs, dur, |c| {
-            let get = Request {
-                client: c.id(),
-                seq: 0,
-                op: Op::Get { key: "k".into() },
-            };
-            c.submit(get, read_only).expect("read");
-        });
-        let name = if read_only { "ReadIndex" } else { "log" };
-        println!(
-            "{name:>12} {rate:>10.0} {:>9.3} {:>9.3}",
-            ms(pct(&lat, 0.5)),
-            ms(pct(&lat, 0.99))
-        );
-    }
-}
-
-fn failover(trials: usize) {
-    println!("\n== Failover: 5 nodes, election timeout 150-300 ms, heartbeat 50 ms, {trials} leader crashes ==");
+    read_only: bool,
+    make: impl Fn(u64, u64) -> S::Command,
+) -> Stats {
     let config = Config {
-        seed: Some(7),
+        seed: Some(42),
+        trace: false,
         trace_messages: false,
         check_safety: false,
         ..Config::default()
     };
-    let cluster: Cluster<Noop> = Cluster::with_config(5, config);
-    let trace = cluster.trace_log().clone();
-    let mut times = Vec::with_capacity(trials);
-    for _ in 0..trials {
-        let leader = cluster
-            .wait_for_leader(Duration::from_secs(10))
-            .expect("leader");
-        // Wait until every node follows it, so each trial starts from a stable cluster.
-        cluster
-            .wait_for("a stable cluster", Duration::from_secs(10), |st| {
-                st.iter().all(|s| s.alive && s.leader == Some(leader))
-            })
-            .expect("stable");
-        // Crash at a random point of the heartbeat interval.
-        std::thread::sleep(Duration::from_micros(rand::random::<u64>() % 50_000));
-        let crashed_at = trace.now_us();
-        cluster.crash(leader);
-        cluster
-            .wait_for("a new leader", Duration::from_secs(10), |st| {
-                st.iter().any(|s| s.alive && s.role == Role::Leader)
-            })
-            .expect("new leader");
-        let elected = trace
-            .events()
-            .iter()
-            .rev()
-            .find(|e| {
-                e.at_us > crashed_at
-                    && matches!(
-                        e.kind,
-                        EventKind::RoleChanged {
-                            to: Role::Leader,
-                            ..
-                        }
-                    )
-            })
-            .map(|e| e.at_us)
-            .expect("the election is in the trace");
-        times.push(Duration::from_micros(elected - crashed_at));
-        cluster.restart(leader);
+    let cluster: Cluster<S> = Cluster::with_config(nodes, config);
+    cluster
+        .wait_for_leader(Duration::from_secs(10))
+        .expect("a leader");
+    let mut t = RaftTarget {
+        mux: cluster.client_mux(),
+        make,
+        read_only,
+    };
+    drive(&mut t, clients, per_call, dur)
+}
+
+/// Throughput in requests per second and per-call latency percentiles.
+struct Stats {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+/// The ids of one logical client's requests: its number in the high bits, its call
+/// number and the request's place in the call in the low ones, so late replies to an
+/// earlier call are recognised.
+fn request_id(client: usize, call: u64, k: usize, per_call: usize) -> u64 {
+    ((client as u64) << 32) | ((call * per_call as u64 + k as u64) & 0xffff_ffff)
+}
+
+/// Runs `clients` logical clients for a warm-up and then `dur`: each sends a call of
+/// `per_call` requests, waits for all of them to succeed (resending any that got a
+/// redirect), and starts its next call at once.
+fn drive<T: Target>(t: &mut T, clients: usize, per_call: usize, dur: Duration) -> Stats {
+    struct Slot {
+        call: u64,
+        started: Instant,
+        left: usize,
     }
-    times.sort();
-    let mean = times.iter().sum::<Duration>() / times.len() as u32;
-    println!(
-        "leader crash -> new leader elected: min {:.0} ms, median {:.0} ms, mean {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        ms(times[0]),
-        ms(pct(&times, 0.5)),
-        ms(mean),
-        ms(pct(&times, 0.9)),
-        ms(pct(&times, 0.99)),
-        ms(pct(&times, 1.0))
-    );
-    let _ = Instant::now();
+    let warmup = Duration::from_millis(300).min(dur / 2);
+    let begin = Instant::now();
+    let (measure_from, end) = (begin + warmup, begin + warmup + dur);
+    let kv_client = |c: usize, k: usize| (c * per_call + k) as u64 + 1;
+    let mut slots: Vec<Slot> = (0..clients)
+        .map(|_| Slot {
+            call: 0,
+            started: begin,
+            left: per_call,
+        })
+        .collect();
+    for c in 0..clients {
+        for k in 0..per_call {
+            t.send(request_id(c, 0, k, per_call), kv_client(c, k), 1);
+        }
+    }
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut done: u64 = 0;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        let Some(mut reply) = t.recv(end) else {
+            continue;
+        };
+        loop {
+            let (id, ok) = reply;
+            let c = (id >> 32) as usize;
+            let slot = &mut slots[c];
+            let k = ((id & 0xffff_ffff) % per_call as u64) as usize;
+            if request_id(c, slot.call, k, per_call) == id {
+                if !ok {
+                    t.send(id, kv_client(c, k), slot.call + 1);
+                } else {
+                    slot.left -= 1;
+                    if slot.left == 0 {
+                        let now = Instant::now();
+                        if slot.started >= measure_from && now <= end {
+                            latencies.push(now - slot.started);
+                            done += per_call as u64;
+                        }
+                        slot.call += 1;
+                        slot.left = per_call;
+                        slot.started = now;
+                        for k in 0..per_call {
+                            let id = request_id(c, slot.call, k, per_call);
+                            t.send(id, kv_client(c, k), slot.call + 1);
+                        }
+                    }
+                }
+            }
+            match t.try_recv() {
+                Some(r) => reply = r,
+                None => break,
+            }
+        }
+    }
+    latencies.sort();
+    let pct = |p: f64| {
+        if latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        latencies[((latencies.len() - 1) as f64 * p).round() as usize]
+    };
+    Stats {
+        rate: done as f64 / dur.as_secs_f64(),
+        p50: pct(0.5),
+        p99: pct(0.99),
+        max: pct(1.0),
+    }
 }

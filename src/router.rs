@@ -7,6 +7,8 @@
 //! arrives. Every random choice comes from one seeded RNG, so the fault pattern of a run
 //! follows from `Config::seed` (thread timing still varies between runs).
 
+pub mod echo;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
