@@ -27,6 +27,7 @@ pub mod node;
 pub mod raft;
 pub mod router;
 pub mod safety;
+pub mod scenarios;
 pub mod state_machine;
 pub mod status;
 pub mod storage;

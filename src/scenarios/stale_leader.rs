@@ -1,0 +1,264 @@
+//! A stale leader (§5.1, §5.3, §5.4; dissertation §6.2): the leader is cut off with one
+//! follower. It keeps believing it leads and keeps accepting commands, but it cannot
+//! commit them: a commit needs a majority (`maybe_commit`, `src/raft/replication.rs`).
+//! The majority elects a new leader in a higher term and commits. When the partition
+//! heals, the old leader sees the higher term in the first message from the other side
+//! and steps down (`Raft::step` → `become_follower`, `src/raft/mod.rs`), and the new
+//! leader's AppendEntries delete its uncommitted entries (`handle_append_entries`,
+//! AppendEntries rule 3).
+//!
+//! With CheckQuorum off (the paper's plain algorithm) the old leader believes it leads
+//! for as long as the partition lasts. With CheckQuorum on it notices within an election
+//! timeout that it hears from no majority and steps down by itself
+//! (`check_quorum_tick`, `src/raft/election.rs`), so it stops accepting commands.
+
+use crate::event::{Event, EventKind};
+use crate::safety::Violation;
+use crate::types::{Index, NodeId, Role, Term};
+use crate::{Cluster, Config};
+
+use super::{
+    applied, commit_on, elect, narrate, scripted_config, wait_status, Rec, Result, ScenarioError,
+    WAIT,
+};
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Opts {
+    /// CheckQuorum on: the old leader steps down by itself while still cut off.
+    pub check_quorum: bool,
+    /// Seeds the run.
+    pub seed: u64,
+}
+
+/// What the run showed.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The leader that was cut off.
+    pub old_leader: NodeId,
+    /// Its term.
+    pub old_term: Term,
+    /// The follower cut off with it.
+    pub friend: NodeId,
+    /// The leader the majority elected.
+    pub new_leader: NodeId,
+    /// Its term.
+    pub new_term: Term,
+    /// Commands the old leader accepted while cut off: (command, index).
+    pub accepted_while_cut_off: Vec<(String, Index)>,
+    /// Commands it refused while cut off (CheckQuorum made it a follower).
+    pub refused_while_cut_off: Vec<String>,
+    /// Its role, term and commit index just before the partition healed.
+    pub before_heal: (Role, Term, Index),
+    /// Whether it stepped down before the partition healed.
+    pub stepped_down_while_cut_off: bool,
+    /// Why it stepped down, in its own words (from the trace).
+    pub step_down_reason: String,
+    /// What the majority committed meanwhile.
+    pub committed_by_majority: Vec<String>,
+    /// Entries deleted on healing: (node, first, last).
+    pub truncated: Vec<(NodeId, Index, Index)>,
+    /// What each node applied by the end, in id order.
+    pub applied: Vec<Vec<String>>,
+    /// Safety violations (none expected).
+    pub violations: Vec<Violation>,
+    /// The run's trace.
+    pub events: Vec<Event>,
+}
+
+fn err(what: &str, cluster: &Cluster<Rec>) -> ScenarioError {
+    ScenarioError(format!("{what}\n{}", cluster.dump(30)))
+}
+
+/// Runs the partition, the new election, and the healing.
+pub fn run(opts: &Opts) -> Result<Outcome> {
+    let config = if opts.check_quorum {
+        // Real timers: CheckQuorum runs on the leader's election timer.
+        Config {
+            seed: Some(opts.seed),
+            check_quorum: true,
+            pre_vote: true,
+            ..Config::default()
+        }
+    } else {
+        scripted_config(opts.seed)
+    };
+    let cluster: Cluster<Rec> =
+        Cluster::try_with_config(5, config).map_err(|e| ScenarioError(e.to_string()))?;
+    let old = if opts.check_quorum {
+        cluster
+            .wait_for_leader(WAIT)
+            .map_err(|_| err("no first leader", &cluster))?
+    } else {
+        elect(&cluster, 0)?;
+        0
+    };
+    let old_term = cluster.status(old).term;
+    narrate(
+        &cluster,
+        &format!("n{old} leads term {old_term}; it commits \"a\" on all five"),
+    );
+    let all: Vec<NodeId> = (0..5).collect();
+    commit_on(&cluster, old, "a", &all)?;
+
+    let friend = (old + 1) % 5;
+    let majority: Vec<NodeId> = all
+        .iter()
+        .copied()
+        .filter(|&n| n != old && n != friend)
+        .collect();
+    narrate(
+        &cluster,
+        &format!("PARTITION: n{old} (the leader) and n{friend} are cut off from {majority:?}"),
+    );
+    cluster.partition(&[&[old, friend], &majority]);
+
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    let mut offer = |cmd: &str, accepted: &mut Vec<(String, Index)>| match cluster
+        .propose(old, cmd.to_string())
+    {
+        Ok((index, term)) => {
+            let text = format!(
+                    "n{old} accepts {cmd:?} at index {index} in term {term}: it still believes it leads"
+                );
+            narrate(&cluster, &text);
+            accepted.push((cmd.to_string(), index));
+        }
+        Err(e) => {
+            narrate(&cluster, &format!("n{old} refuses {cmd:?}: {e}"));
+            refused.push(cmd.to_string());
+        }
+    };
+    narrate(&cluster, &format!("a client sends \"lost-1\" to n{old}"));
+    offer("lost-1", &mut accepted);
+
+    let new = if opts.check_quorum {
+        // Nobody is scripted: the old leader's CheckQuorum and the majority's timers run.
+        wait_status(&cluster, "the old leader to step down", |st| {
+            st[old].role != Role::Leader
+        })?;
+        narrate(
+            &cluster,
+            &format!("n{old} gave up leadership by itself, still cut off (CheckQuorum)"),
+        );
+        wait_status(&cluster, "a leader in the majority", |st| {
+            majority.iter().any(|&n| st[n].role == Role::Leader)
+        })?;
+        majority
+            .iter()
+            .copied()
+            .find(|&n| cluster.status(n).role == Role::Leader)
+            .ok_or_else(|| err("majority leader vanished", &cluster))?
+    } else {
+        narrate(
+            &cluster,
+            &format!(
+                "n{}'s election timer fires (no heartbeat reaches it any more)",
+                majority[0]
+            ),
+        );
+        elect(&cluster, majority[0])?;
+        majority[0]
+    };
+    let new_term = cluster.status(new).term;
+    narrate(
+        &cluster,
+        &format!("n{new} leads term {new_term} on the majority side; it commits \"b\" and \"c\" with 3 of 5"),
+    );
+    let mut committed_by_majority = Vec::new();
+    for cmd in ["b", "c"] {
+        commit_on(&cluster, new, cmd, &majority)?;
+        committed_by_majority.push(cmd.to_string());
+    }
+    let o = cluster.status(old);
+    narrate(
+        &cluster,
+        &format!(
+            "meanwhile n{old} is {} of term {} with commit index {}; a client sends \"lost-2\" to it",
+            o.role, o.term, o.commit_index
+        ),
+    );
+    offer("lost-2", &mut accepted);
+    let last_accepted = accepted.last().map_or(0, |(_, i)| *i);
+    wait_status(
+        &cluster,
+        "the friend to store what the old leader accepted",
+        |st| st[friend].last_log_index >= last_accepted || opts.check_quorum,
+    )?;
+    if !accepted.is_empty() && !opts.check_quorum {
+        let text = format!(
+            "only n{friend} stored n{old}'s new entries: 2 of 5 is no majority, so n{old}'s commit index stays {}",
+            cluster.status(old).commit_index
+        );
+        narrate(&cluster, &text);
+    }
+    let o = cluster.status(old);
+    let before_heal = (o.role, o.term, o.commit_index);
+
+    narrate(
+        &cluster,
+        &format!("HEAL: n{old} and n{friend} can talk to the majority again"),
+    );
+    cluster.heal();
+    wait_status(&cluster, "the old leader to follow the new one", |st| {
+        st[old].role == Role::Follower && st[old].leader == Some(new)
+    })?;
+    narrate(
+        &cluster,
+        &format!(
+            "n{old} follows n{new}; \"d\" is committed on all five, and every log is the same"
+        ),
+    );
+    // One more command through the new leader: every node applies the same sequence.
+    commit_on(&cluster, new, "d", &all)?;
+    let events = cluster.trace();
+    let step_down = events.iter().find(|e| {
+        e.node == Some(old)
+            && matches!(
+                e.kind,
+                EventKind::RoleChanged {
+                    from: Role::Leader,
+                    ..
+                }
+            )
+    });
+    let (stepped_down_while_cut_off, step_down_reason) = match step_down {
+        Some(e) => {
+            let healed_at = events
+                .iter()
+                .find(|h| matches!(h.kind, EventKind::Healed))
+                .map_or(u64::MAX, |h| h.at_us);
+            let reason = match &e.kind {
+                EventKind::RoleChanged { reason, .. } => reason.clone(),
+                _ => unreachable!(),
+            };
+            (e.at_us < healed_at, reason)
+        }
+        None => return Err(err("no step-down in the trace", &cluster)),
+    };
+    let truncated = events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Truncated { from, to, .. } => Some((e.node?, from, to)),
+            _ => None,
+        })
+        .collect();
+    Ok(Outcome {
+        old_leader: old,
+        old_term,
+        friend,
+        new_leader: new,
+        new_term,
+        accepted_while_cut_off: accepted,
+        refused_while_cut_off: refused,
+        before_heal,
+        stepped_down_while_cut_off,
+        step_down_reason,
+        committed_by_majority,
+        truncated,
+        applied: all.iter().map(|&n| applied(&cluster, n)).collect(),
+        violations: cluster.violations(),
+        events,
+    })
+}
