@@ -1,0 +1,208 @@
+//! Cost at rest and at scale: CPU of an idle cluster, throughput and memory from 3 to 51
+//! nodes, and peak memory of a million writes with and without snapshots.
+//!
+//!     cargo run --release --example idle                     # all three tables
+//!     cargo run --release --example idle -- idle --secs 10   # idle CPU, 5 and 51 nodes
+//!     cargo run --release --example idle -- scale --secs 2   # 3..51 nodes
+//!     cargo run --release --example idle -- million          # 1M writes, peak memory
+//!
+//! Each measurement runs in a child process of its own (this program started again
+//! with `--child`), so the peak resident set (VmHWM) read from /proc/self/status is that
+//! measurement's alone. CPU is the sum of every thread's time on a CPU
+//! (/proc/self/task/*/schedstat, in nanoseconds) over the interval, as a share of one
+//! core. Clusters use the default `Config` (paper timeouts, trace on, safety checks on)
+//! for idle CPU, and the trace and checks off for throughput and memory.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use raftsim::state_machine::Noop;
+use raftsim::{Cluster, Config};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--child") {
+        return child(&args[1..]);
+    }
+    let mode = args.first().map(String::as_str).unwrap_or("all");
+    let secs: f64 = value(&args, "--secs").unwrap_or(0.0);
+    if matches!(mode, "all" | "idle") {
+        let secs = if secs > 0.0 { secs } else { 10.0 };
+        println!("== Idle cluster: CPU over {secs} s as % of one core (default Config) ==");
+        println!("{:>5} {:>8} {:>10}", "nodes", "CPU %", "VmHWM MiB");
+        for n in [5, 51] {
+            let out = spawn(&["idle", &n.to_string(), &secs.to_string()]);
+            println!("{n:>5} {:>8} {:>10}", out[0], out[1]);
+        }
+    }
+    if matches!(mode, "all" | "scale") {
+        let secs = if secs > 0.0 { secs } else { 2.0 };
+        println!(
+            "\n== Scale: 256 clients, empty writes, {secs} s per size (trace and checks off) =="
+        );
+        println!(
+            "{:>5} {:>10} {:>10} {:>10} {:>9}",
+            "nodes", "writes/s", "VmHWM MiB", "VmRSS MiB", "threads"
+        );
+        for n in [3, 5, 7, 9, 15, 21, 31, 41, 51] {
+            let out = spawn(&["scale", &n.to_string(), &secs.to_string()]);
+            println!(
+                "{n:>5} {:>10} {:>10} {:>10} {:>9}",
+                out[0], out[1], out[2], out[3]
+            );
+        }
+    }
+    if matches!(mode, "all" | "million") {
+        println!("\n== 1,000,000 empty writes, 3 nodes, 256 clients: peak memory ==");
+        println!(
+            "{:>22} {:>8} {:>10} {:>10}",
+            "snapshots", "secs", "writes/s", "VmHWM MiB"
+        );
+        for threshold in ["none", "10000"] {
+            let out = spawn(&["million", threshold]);
+            let label = if threshold == "none" {
+                "off".to_string()
+            } else {
+                format!("every {threshold} entries")
+            };
+            println!("{label:>22} {:>8} {:>10} {:>10}", out[0], out[1], out[2]);
+        }
+    }
+}
+
+fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
+    let i = args.iter().position(|a| a == name)?;
+    let v = args.get(i + 1)?;
+    Some(
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name}: cannot parse {v:?}")),
+    )
+}
+
+/// Runs this program again with `--child args` and returns the words it printed.
+fn spawn(args: &[&str]) -> Vec<String> {
+    let exe = std::env::current_exe().expect("own path");
+    let out = Command::new(exe)
+        .arg("--child")
+        .args(args)
+        .output()
+        .expect("run the child");
+    assert!(
+        out.status.success(),
+        "child {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+fn child(args: &[String]) {
+    let n = |i: usize| args[i].parse::<f64>().expect("a number");
+    match args[0].as_str() {
+        "idle" => {
+            let cluster: Cluster<Noop> = Cluster::with_config(n(1) as usize, Config::default());
+            cluster
+                .wait_for_leader(Duration::from_secs(20))
+                .expect("a leader");
+            // Let the election's aftermath settle before measuring.
+            std::thread::sleep(Duration::from_secs(1));
+            let (cpu0, t0) = (cpu_ns(), Instant::now());
+            std::thread::sleep(Duration::from_secs_f64(n(2)));
+            let (cpu1, t1) = (cpu_ns(), Instant::now());
+            let share = (cpu1 - cpu0) as f64 / (t1 - t0).as_nanos() as f64;
+            println!("{:.2} {:.1}", 100.0 * share, mib(status_kb("VmHWM")));
+        }
+        "scale" => {
+            let cluster: Cluster<Noop> = Cluster::with_config(n(1) as usize, quiet(None));
+            cluster
+                .wait_for_leader(Duration::from_secs(20))
+                .expect("a leader");
+            let dur = Duration::from_secs_f64(n(2));
+            let done = write(&cluster, 256, u64::MAX, dur);
+            println!(
+                "{:.0} {:.1} {:.1} {}",
+                done as f64 / dur.as_secs_f64(),
+                mib(status_kb("VmHWM")),
+                mib(status_kb("VmRSS")),
+                status_kb("Threads")
+            );
+        }
+        "million" => {
+            let threshold = args[1].parse::<u64>().ok();
+            let cluster: Cluster<Noop> = Cluster::with_config(3, quiet(threshold));
+            cluster
+                .wait_for_leader(Duration::from_secs(20))
+                .expect("a leader");
+            let t = Instant::now();
+            let done = write(&cluster, 256, 1_000_000, Duration::from_secs(600));
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "{secs:.1} {:.0} {:.1}",
+                done as f64 / secs,
+                mib(status_kb("VmHWM"))
+            );
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+/// Settings for measuring speed: no trace, no live checks.
+fn quiet(snapshot_threshold: Option<u64>) -> Config {
+    Config {
+        seed: Some(42),
+        trace: false,
+        trace_messages: false,
+        check_safety: false,
+        snapshot_threshold,
+        ..Config::default()
+    }
+}
+
+/// `clients` logical clients each writing and waiting for its write to apply, until
+/// `total` writes are done or `dur` passed; returns how many were done.
+fn write(cluster: &Cluster<Noop>, clients: u64, total: u64, dur: Duration) -> u64 {
+    let mut mux = cluster.client_mux();
+    let end = Instant::now() + dur;
+    for c in 0..clients {
+        mux.send(c, (), false);
+    }
+    let mut done = 0;
+    while done < total && Instant::now() < end {
+        if let Some((id, result)) = mux.recv(end) {
+            done += u64::from(result.is_ok());
+            mux.send(id, (), false);
+        }
+    }
+    done
+}
+
+/// CPU time of every thread of this process so far, in nanoseconds.
+fn cpu_ns() -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let path = task.expect("a task").path().join("schedstat");
+        if let Ok(s) = std::fs::read_to_string(path) {
+            total += s
+                .split_whitespace()
+                .next()
+                .and_then(|x| x.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// A field of /proc/self/status (kB for the memory ones).
+fn status_kb(field: &str) -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    s.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn mib(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
