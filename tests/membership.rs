@@ -38,8 +38,8 @@ fn grow_three_to_five_while_clients_write_then_shrink_back() {
         let _stop = StopOnDrop(&stop);
         let writers: Vec<_> = (0..2)
             .map(|w| {
-                let (c, stop) = (&kv.c, &stop);
-                s.spawn(move || write_until(c, w, &format!("key{w}"), stop, 20))
+                let (kv, stop) = (&kv, &stop);
+                s.spawn(move || write_until(kv, w, &format!("key{w}"), stop, 20))
             })
             .collect();
         let mut added = Vec::new();
@@ -79,6 +79,7 @@ fn grow_three_to_five_while_clients_write_then_shrink_back() {
         );
     }
     let acked = check_ledgers(&data, &ledgers).unwrap_or_else(|e| kv.fail(e));
+    kv.assert_linearizable();
     eprintln!("{acked} appends acknowledged across the changes");
     kv.assert_safe();
 }
@@ -335,8 +336,8 @@ fn membership_churn_under_faults() {
         let _stop = (StopOnDrop(&stop), StopOnDrop(&stop_faults));
         let writers: Vec<_> = (0..2)
             .map(|w| {
-                let (c, stop) = (&kv.c, &stop);
-                s.spawn(move || write_until(c, w, &format!("key{w}"), stop, 20))
+                let (kv, stop) = (&kv, &stop);
+                s.spawn(move || write_until(kv, w, &format!("key{w}"), stop, 20))
             })
             .collect();
         let faults = s.spawn(|| {
@@ -401,6 +402,7 @@ fn membership_churn_under_faults() {
         "the harness and the configuration disagree"
     );
     let acked = check_ledgers(&data, &ledgers).unwrap_or_else(|e| kv.fail(e));
+    kv.assert_linearizable();
     eprintln!(
         "members {members:?}; {acked} appends acknowledged in {:?}",
         started.elapsed()

@@ -58,8 +58,8 @@ fn log_stays_bounded_through_crashes_partitions_and_a_lossy_network() {
         let watcher = s.spawn(|| watch_log_lengths(&kv.c, &stop_watch, &watch));
         let writers: Vec<_> = (0..3)
             .map(|w| {
-                let (c, stop) = (&kv.c, &stop_writers);
-                s.spawn(move || write_until(c, w, &format!("key{w}"), stop, 10))
+                let (kv, stop) = (&kv, &stop_writers);
+                s.spawn(move || write_until(kv, w, &format!("key{w}"), stop, 10))
             })
             .collect();
 
@@ -117,6 +117,7 @@ fn log_stays_bounded_through_crashes_partitions_and_a_lossy_network() {
     }
     let (members, data) = kv.converged();
     let acked = check_ledgers(&data, &ledgers).unwrap_or_else(|e| kv.fail(e));
+    kv.assert_linearizable();
     let unknown: usize = ledgers.iter().map(|l| l.unknown.len()).sum();
     eprintln!("{acked} appends acknowledged, {unknown} of unknown outcome, members {members:?}");
     for id in kv.ids() {
@@ -284,9 +285,9 @@ fn exactly_once_appends_survive_snapshots() {
         let _stop = StopOnDrop(&stop);
         let writers: Vec<_> = (0..3)
             .map(|w| {
-                let (c, stop) = (&kv.c, &stop);
+                let (kv, stop) = (&kv, &stop);
                 // Two writers share a key, so their sessions interleave in one value.
-                s.spawn(move || write_until(c, w, &format!("key{}", w % 2), stop, 25))
+                s.spawn(move || write_until(kv, w, &format!("key{}", w % 2), stop, 25))
             })
             .collect();
         for _ in 0..2 {
@@ -305,6 +306,7 @@ fn exactly_once_appends_survive_snapshots() {
     kv.set_net(NetConfig::reliable()).expect("valid net");
     let (_, data) = kv.converged();
     let acked = check_ledgers(&data, &ledgers).unwrap_or_else(|e| kv.fail(e));
+    kv.assert_linearizable();
     let trace = kv.trace();
     let dup_requests = trace
         .iter()

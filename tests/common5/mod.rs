@@ -16,9 +16,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use raftsim::check::{check, write_html, CheckResult, KvHistory, KvModel};
 use raftsim::event::EventKind;
 use raftsim::kv::KvStore;
 use raftsim::{Cluster, Config, Event, Index, NodeId, Role, Status, Term};
@@ -33,6 +35,8 @@ pub use raftsim::config::seed_from_env as seed;
 pub struct Kv {
     /// The cluster.
     pub c: Cluster<KvStore>,
+    /// Every operation of the writers `write_until` starts, for the linearizability check.
+    pub history: Arc<KvHistory>,
 }
 
 impl Deref for Kv {
@@ -61,7 +65,31 @@ impl Kv {
         config.seed = Some(seed(default_seed));
         let c = Cluster::with_config(n, config);
         eprintln!("{n} nodes, seed {} (replay with RAFTSIM_SEED)", c.seed());
-        Kv { c }
+        Kv {
+            c,
+            history: Arc::new(KvHistory::new()),
+        }
+    }
+
+    /// Checks the recorded history against the sequential key/value model (Wing & Gong
+    /// search, by key) and fails the test on a violation, writing its picture to the
+    /// temp directory. An inconclusive check (budget spent) is reported, not failed.
+    #[track_caller]
+    pub fn assert_linearizable(&self) {
+        let ops = self.history.operations();
+        let result = check(&KvModel, &ops, Duration::from_secs(20));
+        match &result {
+            CheckResult::Ok => eprintln!("{} operations: linearizable", ops.len()),
+            CheckResult::Unknown { .. } => eprintln!("{} operations: {result}", ops.len()),
+            CheckResult::Illegal(v) => {
+                let path = std::env::temp_dir().join(format!("raftsim-{}.html", self.c.seed()));
+                let _ = write_html(&path, &KvModel, &ops, &result);
+                self.fail(format!(
+                    "not linearizable: {v} (picture: {})",
+                    path.display()
+                ))
+            }
+        }
     }
 
     /// Fails the test with `msg` (the state is printed by `Drop`).
@@ -189,15 +217,10 @@ pub fn token(writer: usize, i: usize) -> String {
 }
 
 /// Appends tokens `<writer.0>`, `<writer.1>`, ... to `key` with its own client until
-/// `stop` is set (and at least `min_ops` were tried); returns what happened to each.
-pub fn write_until(
-    c: &Cluster<KvStore>,
-    writer: usize,
-    key: &str,
-    stop: &AtomicBool,
-    min_ops: usize,
-) -> Ledger {
-    let mut client = c.client();
+/// `stop` is set (and at least `min_ops` were tried), reading the key after every third,
+/// all recorded in `kv.history`; returns what happened to each append.
+pub fn write_until(kv: &Kv, writer: usize, key: &str, stop: &AtomicBool, min_ops: usize) -> Ledger {
+    let mut client = kv.c.client_recorded(&kv.history);
     client.set_timeout(Duration::from_secs(3));
     let mut ledger = Ledger {
         writer,
@@ -210,6 +233,11 @@ pub fn write_until(
         match client.append(key, &t) {
             Ok(()) => ledger.acked.push(t),
             Err(_) => ledger.unknown.push(t),
+        }
+        // A read now and then gives the linearizability check something to judge:
+        // appends alone are always linearizable.
+        if i % 3 == 2 {
+            let _ = client.get(key);
         }
         i += 1;
     }
