@@ -15,8 +15,12 @@ use std::path::Path;
 
 use super::linearizability::{fmt_time, CheckResult, Model, Operation, PENDING};
 
-/// Width of one step of the compressed time axis, in pixels.
-const COL: f64 = 16.0;
+/// Width of one step of the compressed time axis, in pixels: the most, for a short
+/// history, and the least, for a long one (which then scrolls).
+const COL_MAX: f64 = 80.0;
+const COL_MIN: f64 = 16.0;
+/// The width a partition's picture aims at before it scrolls.
+const TARGET_WIDTH: f64 = 1200.0;
 /// Height of one client's lane.
 const LANE: f64 = 30.0;
 /// Room on the left for the lane names.
@@ -134,7 +138,8 @@ fn partition_svg<M: Model>(
         .collect();
     let column: HashMap<u64, usize> = times.iter().enumerate().map(|(k, &t)| (t, k)).collect();
     let end = times.len();
-    let x = |t: u64| LEFT + COL * (*column.get(&t).unwrap_or(&end) as f64 + 0.5);
+    let col = (TARGET_WIDTH / (end as f64 + 2.0)).clamp(COL_MIN, COL_MAX);
+    let x = |t: u64| LEFT + col * (*column.get(&t).unwrap_or(&end) as f64 + 0.5);
     let lanes: Vec<u64> = part
         .iter()
         .map(|&i| ops[i].client)
@@ -142,7 +147,7 @@ fn partition_svg<M: Model>(
         .into_iter()
         .collect();
     let lane_of: HashMap<u64, usize> = lanes.iter().enumerate().map(|(k, &c)| (c, k)).collect();
-    let width = LEFT + COL * (end as f64 + 2.0);
+    let width = LEFT + col * (end as f64 + 2.0);
     let height = LANE * lanes.len() as f64 + 10.0;
 
     let mut svg = String::new();
@@ -163,7 +168,7 @@ fn partition_svg<M: Model>(
     for &i in part {
         let op = &ops[i];
         let y = 5.0 + LANE * lane_of[&op.client] as f64 + 4.0;
-        let (x0, x1) = (x(op.call) - COL * 0.4, x(op.ret) + COL * 0.4);
+        let (x0, x1) = (x(op.call) - col * 0.4, x(op.ret) + col * 0.4);
         let w = (x1 - x0).max(4.0);
         let (fill, stroke) = if conflicting.contains(&i) {
             ("#f8c4c4", "#b00020")

@@ -5,8 +5,14 @@
 //!
 //! Keys are independent, so the history is partitioned by key and each key is checked
 //! on its own (linearizability is local).
+//!
+//! The value is kept as a persistent list of the pieces that built it ([`KvState`]):
+//! the search holds one state per linearized operation on its stack, and a value under
+//! thousands of appends copied into each would cost memory quadratic in the history.
 
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use super::linearizability::{Model, Operation, Partition};
 use crate::kv::{Op, Reply};
@@ -45,8 +51,134 @@ fn short(s: &str) -> String {
     }
 }
 
+/// The value of one key in the search: absent, or the last of the pieces (a Put's
+/// value, then each Append's) that built it, shared between states.
+#[derive(Clone, Debug, Default)]
+pub struct KvState(Option<Arc<Piece>>);
+
+/// One piece of a value, with the length and hash of the whole value up to it.
+#[derive(Debug)]
+pub struct Piece {
+    prev: Option<Arc<Piece>>,
+    text: String,
+    /// Bytes in the value up to and including this piece.
+    len: usize,
+    /// A polynomial hash of those bytes (mod 2^61 - 1), extended piece by piece.
+    hash: u64,
+}
+
+/// The modulus and base of the polynomial hash.
+const P: u64 = (1 << 61) - 1;
+const B: u64 = 0x1234_5678_9abc_def1 % P;
+
+fn mul_mod(a: u64, b: u64) -> u64 {
+    ((u128::from(a) * u128::from(b)) % u128::from(P)) as u64
+}
+
+fn pow_mod(mut base: u64, mut exp: usize) -> u64 {
+    let mut r = 1;
+    while exp > 0 {
+        if exp & 1 == 1 {
+            r = mul_mod(r, base);
+        }
+        base = mul_mod(base, base);
+        exp >>= 1;
+    }
+    r
+}
+
+fn hash_bytes(prefix: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(prefix, |h, &b| (mul_mod(h, B) + u64::from(b) + 1) % P)
+}
+
+impl KvState {
+    /// The value `v`, as after a Put.
+    pub fn put(v: &str) -> KvState {
+        KvState(Some(Arc::new(Piece {
+            prev: None,
+            text: v.to_string(),
+            len: v.len(),
+            hash: hash_bytes(0, v.as_bytes()),
+        })))
+    }
+
+    /// This value with `v` appended (an absent value counts as empty).
+    pub fn append(&self, v: &str) -> KvState {
+        match &self.0 {
+            None => KvState::put(v),
+            Some(p) => {
+                let shifted = mul_mod(p.hash, pow_mod(B, v.len()));
+                let tail = hash_bytes(0, v.as_bytes());
+                KvState(Some(Arc::new(Piece {
+                    prev: Some(p.clone()),
+                    text: v.to_string(),
+                    len: p.len + v.len(),
+                    hash: (shifted + tail) % P,
+                })))
+            }
+        }
+    }
+
+    /// Whether a Get answering `value` fits this state (compared byte for byte, from
+    /// the last piece back).
+    pub fn reads_as(&self, value: Option<&str>) -> bool {
+        match (&self.0, value) {
+            (None, None) => true,
+            (Some(p), Some(v)) if p.len == v.len() => {
+                let bytes = v.as_bytes();
+                let mut end = bytes.len();
+                let mut piece = Some(p);
+                while let Some(p) = piece {
+                    let start = end - p.text.len();
+                    if &bytes[start..end] != p.text.as_bytes() {
+                        return false;
+                    }
+                    end = start;
+                    piece = p.prev.as_ref();
+                }
+                end == 0
+            }
+            _ => false,
+        }
+    }
+
+    /// The value as a string (None when absent).
+    pub fn value(&self) -> Option<String> {
+        let mut piece = self.0.as_ref()?;
+        let mut parts = vec![piece.text.as_str()];
+        while let Some(p) = &piece.prev {
+            parts.push(&p.text);
+            piece = p;
+        }
+        parts.reverse();
+        Some(parts.concat())
+    }
+}
+
+impl PartialEq for KvState {
+    fn eq(&self, other: &KvState) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => {
+                a.len == b.len && a.hash == b.hash && self.value() == other.value()
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for KvState {}
+
+impl Hash for KvState {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.as_ref().map(|p| (p.len, p.hash)).hash(h);
+    }
+}
+
 impl Model for KvModel {
-    type State = Option<String>;
+    type State = KvState;
     type Input = KvInput;
     type Output = KvOutput;
 
@@ -69,25 +201,18 @@ impl Model for KvModel {
             .collect()
     }
 
-    fn init(&self) -> Option<String> {
-        None
+    fn init(&self) -> KvState {
+        KvState::default()
     }
 
-    fn step(
-        &self,
-        state: &Option<String>,
-        input: &KvInput,
-        output: Option<&KvOutput>,
-    ) -> Option<Option<String>> {
+    fn step(&self, state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
         match (input, output) {
             (Op::Get { .. }, None) => Some(state.clone()),
-            (Op::Get { .. }, Some(Reply::Value(v))) => (v == state).then(|| state.clone()),
-            (Op::Put { value, .. }, None | Some(Reply::Done)) => Some(Some(value.clone())),
-            (Op::Append { value, .. }, None | Some(Reply::Done)) => {
-                let mut s = state.clone().unwrap_or_default();
-                s.push_str(value);
-                Some(Some(s))
+            (Op::Get { .. }, Some(Reply::Value(v))) => {
+                state.reads_as(v.as_deref()).then(|| state.clone())
             }
+            (Op::Put { value, .. }, None | Some(Reply::Done)) => Some(KvState::put(value)),
+            (Op::Append { value, .. }, None | Some(Reply::Done)) => Some(state.append(value)),
             // A write answered with a value, or a Get with Done: not what the store does.
             _ => None,
         }
@@ -107,10 +232,34 @@ impl Model for KvModel {
         }
     }
 
-    fn describe_state(&self, state: &Option<String>) -> String {
-        match state {
+    fn describe_state(&self, state: &KvState) -> String {
+        match state.value() {
             None => "absent".into(),
-            Some(v) => format!("{:?}", short(v)),
+            Some(v) => format!("{:?}", short(&v)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn persistent_values_read_and_hash_like_strings() {
+        let a = KvState::default().append("ab").append("").append("cde");
+        let b = KvState::put("abc").append("de");
+        assert_eq!(a.value().as_deref(), Some("abcde"));
+        assert!(a.reads_as(Some("abcde")) && !a.reads_as(Some("abcdf")));
+        assert!(!a.reads_as(None) && !a.reads_as(Some("abcd")));
+        assert_eq!(a, b, "equal values from different pieces");
+        let h = |s: &KvState| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            s.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(h(&a), h(&b));
+        assert_ne!(a, KvState::put("abced"));
+        assert_ne!(KvState::default(), KvState::put(""));
+        assert!(KvState::put("").reads_as(Some("")));
     }
 }

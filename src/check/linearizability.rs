@@ -19,9 +19,10 @@
 //! partial linearization for the visualization; here the longest linearizable prefix
 //! found is reported.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
 use std::fmt::{self, Debug};
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
 /// The `ret` time of an operation that never returned.
@@ -61,8 +62,10 @@ pub struct Partition {
 
 /// A sequential specification of the object the history ran against.
 pub trait Model {
-    /// The object's state; compared and hashed for the search's cache.
-    type State: Clone + Eq + Hash + Debug;
+    /// The object's state. The search's cache keeps a 128-bit fingerprint of (set of
+    /// linearized operations, state) rather than the state itself, so states that grow
+    /// (a value under many appends) cost no memory there; equal states must hash equal.
+    type State: Clone + Hash + Debug;
     /// What an operation asks.
     type Input: Clone + Debug;
     /// What an operation answers.
@@ -241,6 +244,20 @@ struct Node {
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Bits(Vec<u64>);
 
+/// A 128-bit fingerprint of a configuration of the search (which operations are
+/// linearized, and the state they led to). Two independent 64-bit hashes: a collision,
+/// which would wrongly prune one branch, is as likely as guessing a 128-bit key.
+fn fingerprint<S: Hash>(bits: &Bits, state: &S) -> u128 {
+    let mut a = DefaultHasher::new();
+    let mut b = DefaultHasher::new();
+    0x5eed_u64.hash(&mut b);
+    bits.hash(&mut a);
+    state.hash(&mut a);
+    bits.hash(&mut b);
+    state.hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
 impl Bits {
     fn new(n: usize) -> Bits {
         Bits(vec![0; n.div_ceil(64)])
@@ -336,7 +353,7 @@ fn check_partition<M: Model>(
 
     let mut state = model.init();
     let mut linearized = Bits::new(n);
-    let mut cache: HashSet<(Bits, M::State)> = HashSet::new();
+    let mut cache: HashSet<u128> = HashSet::new();
     // (call node, state before it) for each operation linearized so far.
     let mut stack: Vec<(usize, M::State)> = Vec::new();
     let mut best: Option<DeadEnd<M::State>> = None;
@@ -352,16 +369,15 @@ fn check_partition<M: Model>(
         if node.is_call {
             let op = ops[node.op];
             if let Some(next) = model.step(&state, &op.input, op.output.as_ref()) {
-                let mut after = linearized.clone();
-                after.set(node.op);
-                if cache.insert((after, next.clone())) {
+                linearized.set(node.op);
+                if cache.insert(fingerprint(&linearized, &next)) {
                     // A configuration not seen before: linearize the operation here.
-                    linearized.set(node.op);
                     stack.push((entry, std::mem::replace(&mut state, next)));
                     lift(&mut nodes, entry);
                     entry = nodes[head].next;
                     continue;
                 }
+                linearized.clear(node.op);
             }
             entry = node.next;
         } else {
@@ -447,11 +463,12 @@ fn violation<M: Model>(
     }
 }
 
-/// A time stamp for reports: milliseconds with microseconds, or `inf` when pending.
+/// A time stamp (nanoseconds) for reports, in a readable unit; `inf` when pending.
 pub fn fmt_time(t: u64) -> String {
-    if t == PENDING {
-        "inf".into()
-    } else {
-        format!("{:.3}ms", t as f64 / 1e6)
+    match t {
+        PENDING => "inf".into(),
+        0..=999 => format!("{t}ns"),
+        1_000..=999_999 => format!("{:.1}µs", t as f64 / 1e3),
+        _ => format!("{:.3}ms", t as f64 / 1e6),
     }
 }
