@@ -35,10 +35,14 @@ fn main() {
     .expect("figure 8, safe");
     show(&safe);
     println!(
-        "  At (c) index 2 sits on S1, S3 and S4 (a majority), yet S1's commit index stays {}:",
+        "  At (c) index 2 sits on S1, S2, S3 and S4, and S1 knows of three copies (S1, S3, S4): a majority."
+    );
+    println!(
+        "  Yet S1's commit index stays {}: the entry's term is 2, not S1's current term 4. (S1 restarted, so",
         safe.s1_commit_at_c
     );
-    println!("  its term is 2, not S1's current term 4. So when S5 overwrites it in (d), nothing committed is lost.");
+    println!("  it does not even know index 1 committed: that too waits for an entry of term 4.)");
+    println!("  So when S5 overwrites index 2 in (d), nothing committed is lost.");
     println!(
         "  committed entries lost: {:?}; safety violations: {}\n",
         safe.lost_committed,
@@ -71,7 +75,7 @@ fn main() {
         "  committed entries lost (index, term): {:?}",
         bad.lost_committed
     );
-    println!("  The live safety checker reports:");
+    println!("  The live safety checker reports (it names S1..S5 by node id, n0..n4):");
     for v in &bad.violations {
         println!(
             "    {} (seen at S{}): {}",
