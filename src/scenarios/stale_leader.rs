@@ -154,7 +154,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         narrate(
             &cluster,
             &format!(
-                "n{}'s election timer fires (no heartbeat reaches it any more)",
+                "n{}'s election timer is made to fire now, as it would after an election timeout without heartbeats",
                 majority[0]
             ),
         );
