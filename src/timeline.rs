@@ -838,7 +838,7 @@ h1{font-size:19px;margin:0 0 2px}h2{font-size:15px;margin:18px 0 4px}.sum{margin
 .rej{fill:#e07b1b}.prop{fill:#1f5fd6;stroke:#fff;stroke-width:.8}.snapm{fill:#e2620c}.violn{stroke:#f00;stroke-width:3}
 .crash{stroke:#c00;stroke-width:2.5}.crasht{fill:#c00;font-weight:800;font-size:11px}
 .restart{stroke:#1e9e46;stroke-width:2.5}.restartt{fill:#1e7e36;font-weight:700;font-size:11px}
-.story{columns:2;font:12px/1.45 ui-monospace,Menlo,Consolas,monospace;color:#333}
+.story{font:12px/1.45 ui-monospace,Menlo,Consolas,monospace;color:#333}
 #f-hb:not(:checked)~.tl .g-hb,#f-vote:not(:checked)~.tl .g-vote,#f-repl:not(:checked)~.tl .g-repl,
 #f-cli:not(:checked)~.tl .g-cli,#f-ok:not(:checked)~.tl .m.ok,#f-mk:not(:checked)~.tl .mk{display:none}
 ";
