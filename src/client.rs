@@ -150,6 +150,8 @@ pub struct ClientMux<S: StateMachine> {
     inbox: Receiver<Packet<Wire<S>>>,
     leader: Option<NodeId>,
     next_try: usize,
+    /// Requests queued by `send`, handed to the router in one batch by `flush`.
+    outbox: Vec<Packet<Wire<S>>>,
 }
 
 impl<S: StateMachine + Default> Cluster<S> {
@@ -161,13 +163,16 @@ impl<S: StateMachine + Default> Cluster<S> {
             inbox: rx,
             leader: None,
             next_try: 0,
+            outbox: Vec::new(),
         }
     }
 }
 
 impl<S: StateMachine> ClientMux<S> {
-    /// Sends request `id` to the node believed to lead (or the next member); returns
-    /// the node it went to. The reply carries the same `id`.
+    /// Queues request `id` for the node believed to lead (or the next member); returns
+    /// the node it goes to. The reply carries the same `id`. Queued requests leave
+    /// together at the next `flush` or `recv`: the logical clients share one thread,
+    /// so they may as well share its trip to the router.
     pub fn send(&mut self, id: u64, command: S::Command, read_only: bool) -> NodeId {
         let target = match self.leader {
             Some(l) => l,
@@ -177,26 +182,36 @@ impl<S: StateMachine> ClientMux<S> {
                 members.get(self.next_try).copied().unwrap_or(0)
             }
         };
-        self.link.send(
-            target,
-            Wire::ClientRequest {
+        self.outbox.push(Packet {
+            from: self.link.addr,
+            to: target,
+            msg: Wire::ClientRequest {
                 id,
                 command,
                 read_only,
             },
-        );
+        });
         target
     }
 
-    /// The next reply, waiting until `until` at most: `(id, result)`. A redirect
-    /// updates the believed leader before it is returned.
+    /// Hands the queued requests to the router.
+    pub fn flush(&mut self) {
+        if !self.outbox.is_empty() {
+            let batch = std::mem::take(&mut self.outbox);
+            let _ = self.link.router.send(crate::router::Input::Batch(batch));
+        }
+    }
+
+    /// Flushes, then returns the next reply, waiting until `until` at most:
+    /// `(id, result)`. A redirect updates the believed leader before it is returned.
     pub fn recv(&mut self, until: Instant) -> Option<(u64, Result<S::Output, NotLeader>)> {
+        self.flush();
         let wait = until.saturating_duration_since(Instant::now());
         let p = self.inbox.recv_timeout(wait).ok()?;
         self.take(p)
     }
 
-    /// A reply that is already waiting, if any (see [`ClientMux::recv`]).
+    /// A reply that is already waiting, if any (see [`ClientMux::recv`]); does not flush.
     pub fn try_recv(&mut self) -> Option<(u64, Result<S::Output, NotLeader>)> {
         let p = self.inbox.try_recv().ok()?;
         self.take(p)

@@ -222,6 +222,8 @@ pub(crate) struct NodeRuntime<S: StateMachine> {
     confirmed: Vec<(Index, PendingQuery<S::Command>)>,
     next_query: u64,
     last_applied: Index,
+    /// Packets produced since the last flush, handed to the router in one batch.
+    outbox: Vec<Packet<Wire<S>>>,
 }
 
 /// The most inbox messages handled before the core's output is carried out.
@@ -262,6 +264,7 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             confirmed: Vec::new(),
             next_query: 0,
             last_applied,
+            outbox: Vec::new(),
         };
         node.reset_election_timer(now);
         node.publish_status();
@@ -505,9 +508,27 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             }
         }
         self.publish_status();
+        self.flush();
     }
 
-    fn send(&self, to: NodeId, msg: Wire<S>) {
+    /// Hands the packets produced so far to the router, in one channel operation.
+    fn flush(&mut self) {
+        match self.outbox.len() {
+            0 => {}
+            1 => {
+                let p = self.outbox.pop().expect("one");
+                let _ = self.shared.router.send(router::Input::Packet(p));
+            }
+            _ => {
+                let batch = std::mem::take(&mut self.outbox);
+                let _ = self.shared.router.send(router::Input::Batch(batch));
+            }
+        }
+    }
+
+    /// Queues a packet for the router; `flush` (at the end of each round of work)
+    /// sends it. Persisting happens before, at the start of `handle_ready`.
+    fn send(&mut self, to: NodeId, msg: Wire<S>) {
         self.shared
             .counters
             .messages_sent
@@ -520,7 +541,7 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             to,
             msg,
         };
-        let _ = self.shared.router.send(router::Input::Packet(packet));
+        self.outbox.push(packet);
     }
 
     fn restore(&mut self, s: Snapshot<S::Snapshot>) {
@@ -616,7 +637,7 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         }
     }
 
-    fn reply_not_leader(&self, p: Pending) {
+    fn reply_not_leader(&mut self, p: Pending) {
         let leader = self.core.leader_id().filter(|&l| l != self.id);
         self.send(
             p.client,

@@ -63,6 +63,9 @@ pub(crate) enum Control<M> {
 
 pub(crate) enum Input<M> {
     Packet(Packet<M>),
+    /// Several packets in one channel operation: a node hands over everything one
+    /// round of work produced at once, which costs the router one wake-up, not many.
+    Batch(Vec<Packet<M>>),
     Control(Control<M>, Sender<()>),
 }
 
@@ -188,6 +191,11 @@ impl<M: Routable> Router<M> {
             };
             match input {
                 Some(Input::Packet(p)) => self.route(p),
+                Some(Input::Batch(ps)) => {
+                    for p in ps {
+                        self.route(p);
+                    }
+                }
                 Some(Input::Control(c, ack)) => {
                     let stop = matches!(c, Control::Stop);
                     self.apply_control(c);

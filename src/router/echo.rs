@@ -148,8 +148,22 @@ impl Drop for EchoCluster {
     }
 }
 
-fn send(out: &Sender<Input<EchoMsg>>, from: NodeId, to: NodeId, msg: EchoMsg) {
-    let _ = out.send(Input::Packet(Packet { from, to, msg }));
+/// Queues a packet; `flush` hands the queue to the router in one batch, as the Raft
+/// node does after each round of work.
+fn send(outbox: &mut Vec<Packet<EchoMsg>>, from: NodeId, to: NodeId, msg: EchoMsg) {
+    outbox.push(Packet { from, to, msg });
+}
+
+fn flush(out: &Sender<Input<EchoMsg>>, outbox: &mut Vec<Packet<EchoMsg>>) {
+    match outbox.len() {
+        0 => {}
+        1 => {
+            let _ = out.send(Input::Packet(outbox.pop().expect("one")));
+        }
+        _ => {
+            let _ = out.send(Input::Batch(std::mem::take(outbox)));
+        }
+    }
 }
 
 /// Node 0: batches requests to every follower, answers them once a majority (counting
@@ -159,6 +173,7 @@ fn leader(nodes: usize, inbox: Receiver<Packet<EchoMsg>>, out: Sender<Input<Echo
     let mut waiting: HashMap<u64, (usize, Vec<(NodeId, u64)>)> = HashMap::new();
     let mut seq = 0u64;
     let mut batch: Vec<(NodeId, u64)> = Vec::new();
+    let mut outbox = Vec::new();
     while let Ok(first) = inbox.recv() {
         let mut next = Some(first);
         let mut n = 0;
@@ -171,7 +186,7 @@ fn leader(nodes: usize, inbox: Receiver<Packet<EchoMsg>>, out: Sender<Input<Echo
                         if w.0 == needed {
                             let (_, ids) = waiting.remove(&seq).expect("present");
                             for (client, id) in ids {
-                                send(&out, 0, client, EchoMsg::Reply { id });
+                                send(&mut outbox, 0, client, EchoMsg::Reply { id });
                             }
                         }
                     }
@@ -184,29 +199,42 @@ fn leader(nodes: usize, inbox: Receiver<Packet<EchoMsg>>, out: Sender<Input<Echo
             }
         }
         if batch.is_empty() {
+            flush(&out, &mut outbox);
             continue;
         }
         seq += 1;
         let ids = std::mem::take(&mut batch);
         if needed == 0 {
             for (client, id) in ids {
-                send(&out, 0, client, EchoMsg::Reply { id });
+                send(&mut outbox, 0, client, EchoMsg::Reply { id });
             }
+            flush(&out, &mut outbox);
             continue;
         }
         for f in 1..nodes as NodeId {
             let len = ids.len();
-            send(&out, 0, f, EchoMsg::Batch { seq, len });
+            send(&mut outbox, 0, f, EchoMsg::Batch { seq, len });
         }
+        flush(&out, &mut outbox);
         waiting.insert(seq, (0, ids));
     }
 }
 
 /// Any other node: acknowledges every batch.
 fn follower(id: NodeId, inbox: Receiver<Packet<EchoMsg>>, out: Sender<Input<EchoMsg>>) {
-    while let Ok(p) = inbox.recv() {
-        if let EchoMsg::Batch { seq, .. } = p.msg {
-            send(&out, id, p.from, EchoMsg::Ack { seq });
+    let mut outbox = Vec::new();
+    while let Ok(first) = inbox.recv() {
+        let mut next = Some(first);
+        let mut n = 0;
+        while let Some(p) = next.take() {
+            if let EchoMsg::Batch { seq, .. } = p.msg {
+                send(&mut outbox, id, p.from, EchoMsg::Ack { seq });
+            }
+            n += 1;
+            if n < BATCH {
+                next = inbox.try_recv().ok();
+            }
         }
+        flush(&out, &mut outbox);
     }
 }
