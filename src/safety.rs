@@ -122,6 +122,8 @@ pub struct SafetyChecker<C> {
     committed: BTreeMap<Index, Committed<C>>,
     nodes: BTreeMap<NodeId, NodeView>,
     violations: Vec<Violation>,
+    /// The role of the node whose step is being checked, for the violation's log line.
+    role: Option<Role>,
 }
 
 impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
@@ -134,6 +136,7 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
             committed: BTreeMap::new(),
             nodes: BTreeMap::new(),
             violations: Vec::new(),
+            role: None,
         }
     }
 
@@ -154,7 +157,7 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
         self.trace.record(
             Some(node),
             term,
-            None,
+            self.role,
             EventKind::Violation {
                 description: format!("{property}: {description}"),
             },
@@ -180,6 +183,7 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
         applied: &[Entry<C>],
     ) {
         let term = core.term();
+        self.role = Some(core.role());
         let mut view = self.nodes.get(&id).cloned().unwrap_or_default();
         if view.incarnation != incarnation {
             view.incarnation = incarnation;
@@ -256,9 +260,9 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
                 });
                 if let Some((&i, c)) = missing {
                     let desc = format!(
-                        "n{id} won term {term} without committed entry t{}@{i} (its log has {:?} there)",
+                        "n{id} won term {term} without committed entry t{}@{i} (its log has {} there)",
                         c.term,
-                        log.term_at(i)
+                        log.term_at(i).map_or("nothing".into(), |t| format!("a term-{t} entry"))
                     );
                     self.violate(Property::LeaderCompleteness, id, term, desc);
                 }
@@ -301,8 +305,11 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
                         ));
                     } else if prev.is_some() && p.is_some() && *p != prev {
                         found = Some(format!(
-                            "entries t{}@{} agree but their predecessors' terms differ ({:?} vs {:?} on n{id})",
-                            e.term, e.index, p, prev
+                            "entries t{}@{} agree but their predecessors' terms differ (t{} vs t{} on n{id})",
+                            e.term,
+                            e.index,
+                            p.unwrap_or(0),
+                            prev.unwrap_or(0)
                         ));
                     }
                 }

@@ -125,7 +125,7 @@ pub fn summarize(events: &[Event]) -> String {
     for (title, lines) in [
         ("faults injected:", &faults),
         (
-            "entries discarded (uncommitted, overwritten by a newer leader):",
+            "entries discarded (overwritten by a newer leader; uncommitted, unless a safety rule was switched off):",
             &truncations,
         ),
         ("SAFETY VIOLATIONS:", &violations),

@@ -275,7 +275,13 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 // The transfer target is campaigning, as planned: the handoff succeeded.
                 self.transfer = None;
             }
-            let reason = format!("saw term {term} in a {} from n{from}", msg.kind());
+            let kind = msg.kind();
+            let article = if kind.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                "an"
+            } else {
+                "a"
+            };
+            let reason = format!("saw term {term} in {article} {kind} from n{from}");
             self.become_follower(term, leader, &reason);
         } else if term < self.current_term {
             self.reject_stale(from, msg);
