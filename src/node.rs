@@ -8,7 +8,7 @@
 //! does the core's work in the order that makes persistence meaningful: persist, send,
 //! apply, publish status.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -215,7 +215,10 @@ pub(crate) struct NodeRuntime<S: StateMachine> {
     start: Instant,
     election_deadline: Instant,
     heartbeat_deadline: Option<Instant>,
-    pending: BTreeMap<Index, Pending>,
+    /// Client writes waiting for their entries to apply, by index, oldest first: a
+    /// leader's proposals get increasing indexes and are applied in that order, so a
+    /// queue does what a map would, cheaper.
+    pending: VecDeque<(Index, Pending)>,
     /// Reads waiting for the leader to confirm its round, by context.
     queries: BTreeMap<u64, PendingQuery<S::Command>>,
     /// Confirmed reads waiting for their read index to be applied.
@@ -259,7 +262,7 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             start,
             election_deadline: now,
             heartbeat_deadline: None,
-            pending: BTreeMap::new(),
+            pending: VecDeque::new(),
             queries: BTreeMap::new(),
             confirmed: Vec::new(),
             next_query: 0,
@@ -283,10 +286,18 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             select! {
                 recv(control) -> c => match c {
                     Ok(Control::Crash) | Err(_) => return,
-                    Ok(c) => self.handle_control(c),
+                    Ok(c) => {
+                        self.set_now();
+                        self.handle_control(c)
+                    }
                 },
                 recv(inbox) -> p => match p {
-                    Ok(p) => self.handle_packet(p),
+                    Ok(p) => {
+                        // One clock reading per wake-up, not per message: what follows
+                        // in the drain arrived within microseconds of it.
+                        self.set_now();
+                        self.handle_packet(p)
+                    }
                     Err(_) => return,
                 },
                 default(wait) => {}
@@ -357,7 +368,6 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
     }
 
     fn handle_packet(&mut self, p: Packet<Wire<S>>) {
-        self.set_now();
         match p.msg {
             Wire::Raft(m) => {
                 if log::log_enabled!(target: "raftsim", log::Level::Trace) {
@@ -397,14 +407,16 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             }
             Wire::ClientRequest { id, command, .. } => match self.core.propose(command) {
                 Ok((index, term)) => {
-                    self.pending.insert(
-                        index,
-                        Pending {
-                            client: p.from,
-                            id,
-                            term,
-                        },
+                    debug_assert!(
+                        self.pending.back().is_none_or(|&(last, _)| last < index),
+                        "pending writes out of index order"
                     );
+                    let waiting = Pending {
+                        client: p.from,
+                        id,
+                        term,
+                    };
+                    self.pending.push_back((index, waiting));
                 }
                 Err(nl) => self.send(
                     p.from,
@@ -419,7 +431,6 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
     }
 
     fn handle_control(&mut self, c: Control<S>) {
-        self.set_now();
         match c {
             Control::Propose { command, reply } => {
                 let _ = reply.send(self.core.propose(command));
@@ -548,13 +559,12 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         self.sm.restore(s.data);
         self.last_applied = s.last_index;
         // Requests waiting on entries the snapshot replaced cannot learn their outcome.
-        let stale: Vec<Index> = self
+        while self
             .pending
-            .range(..=s.last_index)
-            .map(|(&i, _)| i)
-            .collect();
-        for i in stale {
-            let p = self.pending.remove(&i).expect("listed");
+            .front()
+            .is_some_and(|&(i, _)| i <= s.last_index)
+        {
+            let (_, p) = self.pending.pop_front().expect("checked");
             self.reply_not_leader(p);
         }
     }
@@ -571,7 +581,14 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
                 Payload::Noop | Payload::Config(_) => None,
             };
             self.last_applied = e.index;
-            if let Some(p) = self.pending.remove(&e.index) {
+            // Anything waiting below this index was skipped over (cannot happen while
+            // leading, where pending writes live): its outcome is unknown.
+            while self.pending.front().is_some_and(|&(i, _)| i < e.index) {
+                let (_, p) = self.pending.pop_front().expect("checked");
+                self.reply_not_leader(p);
+            }
+            if self.pending.front().is_some_and(|&(i, _)| i == e.index) {
+                let (_, p) = self.pending.pop_front().expect("checked");
                 match output {
                     // The entry the client proposed is the one that committed.
                     Some(out) if p.term == e.term => self.send(
