@@ -5,6 +5,7 @@
 //!     cargo run --release --example bench -- --clients 1,16 --nodes 3 --secs 2
 //!     cargo run --release --example bench -- --per-call 4        # 4 entries per call
 //!     cargo run --release --example bench -- --workloads echo,noop,put,get
+//!     cargo run --release --example bench -- --snapshot 10000   # compact every 10k entries
 //!
 //! Workloads, each through the real router thread with the trace and live safety checks
 //! off:
@@ -47,6 +48,7 @@ fn main() {
         .split(',')
         .map(str::to_string)
         .collect();
+    let snapshot: Option<u64> = value(&args, "--snapshot");
     let dur = Duration::from_secs_f64(secs);
     println!(
         "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call; latency is per call",
@@ -74,24 +76,28 @@ fn main() {
                         let mut t = EchoCluster::start(n);
                         drive(&mut t, c, per_call, dur)
                     }
-                    "noop" => run_raft::<Noop>(n, c, per_call, dur, false, |_, _| ()),
+                    "noop" => run_raft::<Noop>(n, c, per_call, dur, snapshot, false, |_, _| ()),
                     "put" => {
-                        run_raft::<KvStore>(n, c, per_call, dur, false, |client, seq| Request {
-                            client,
-                            seq,
-                            op: Op::Put {
-                                key: format!("k{}", client % 64),
-                                value: "v".into(),
-                            },
+                        run_raft::<KvStore>(n, c, per_call, dur, snapshot, false, |client, seq| {
+                            Request {
+                                client,
+                                seq,
+                                op: Op::Put {
+                                    key: format!("k{}", client % 64),
+                                    value: "v".into(),
+                                },
+                            }
                         })
                     }
                     "get" => {
-                        run_raft::<KvStore>(n, c, per_call, dur, true, |client, seq| Request {
-                            client,
-                            seq,
-                            op: Op::Get {
-                                key: format!("k{}", client % 64),
-                            },
+                        run_raft::<KvStore>(n, c, per_call, dur, snapshot, true, |client, seq| {
+                            Request {
+                                client,
+                                seq,
+                                op: Op::Get {
+                                    key: format!("k{}", client % 64),
+                                },
+                            }
                         })
                     }
                     other => panic!("unknown workload {other:?} (echo, noop, put, get)"),
@@ -187,11 +193,13 @@ fn run_raft<S: StateMachine + Default>(
     clients: usize,
     per_call: usize,
     dur: Duration,
+    snapshot_threshold: Option<u64>,
     read_only: bool,
     make: impl Fn(u64, u64) -> S::Command,
 ) -> Stats {
     let config = Config {
         seed: Some(42),
+        snapshot_threshold,
         trace: false,
         trace_messages: false,
         check_safety: false,

@@ -171,7 +171,7 @@ fn concurrent_writes_through_a_lossy_reordering_network_stay_safe() {
     // Each logical client has one command out at a time; it is re-sent on a redirect
     // or after a second of silence (a lost request or reply), so it may apply twice.
     let mut outstanding: BTreeMap<u64, (u64, Instant)> = BTreeMap::new();
-    let mut next_cmd = |c: u64, n: &mut u64| {
+    let next_cmd = |c: u64, n: &mut u64| {
         *n += 1;
         c * 1_000_000 + *n
     };
