@@ -356,3 +356,27 @@ fn html_picture() {
     raftsim::check::write_html(&path, &KvModel, &ops, &r).unwrap();
     assert!(std::fs::metadata(&path).unwrap().len() > 500);
 }
+
+/// Writes that timed out and whose effect no read ever shows cost the search nothing:
+/// 40 of them under 200 reads that all see a value without them.
+#[test]
+fn unobserved_pending_writes_are_cheap() {
+    let mut ops = vec![put(0, "k", "base", 0, 10)];
+    for c in 1..=40 {
+        ops.push(pending(append(c, "k", &format!("<{c}>"), 20 + c, 0)));
+    }
+    for i in 0..200 {
+        let t = 100 + 10 * i;
+        ops.push(get(99, "k", Some("base"), t, t + 5));
+    }
+    let started = std::time::Instant::now();
+    assert_eq!(
+        check(&KvModel, &ops, Duration::from_secs(5)),
+        CheckResult::Ok
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -46,7 +46,7 @@ pub fn render_html<M: Model>(
     ops: &[Operation<M::Input, M::Output>],
     result: &CheckResult,
 ) -> String {
-    let mut partitions = model.partition(ops);
+    let mut partitions = model.display_groups(ops);
     let (prefix, conflicting, stuck, bad_label) = match result {
         CheckResult::Illegal(v) => (
             v.prefix.clone(),

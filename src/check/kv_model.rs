@@ -182,14 +182,54 @@ impl Model for KvModel {
     type Input = KvInput;
     type Output = KvOutput;
 
-    /// One partition per key, in key order. A pending Get is left out: it changes
-    /// nothing and its answer is unknown, so it constrains nothing.
+    /// One partition per key, in key order. Left out, because they constrain nothing:
+    ///
+    /// - a pending Get: it changes nothing and its answer is unknown;
+    /// - a pending write whose effect no Get on its key ever shows: an Append whose value
+    ///   is in no Get's answer, a Put whose value starts no Get's answer. Had it taken
+    ///   effect, every Get until the next Put would show it, so no Get falls between it
+    ///   and the next Put, and the history is linearizable with it (placed last: it
+    ///   never returned) iff it is without it. Without this, each such write may be
+    ///   placed before every later Get, and the search tries every subset of them.
     fn partition(&self, ops: &[Operation<KvInput, KvOutput>]) -> Vec<Partition> {
         let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, op) in ops.iter().enumerate() {
             if op.is_pending() && matches!(op.input, Op::Get { .. }) {
                 continue;
             }
+            by_key.entry(key_of(&op.input)).or_default().push(i);
+        }
+        by_key
+            .into_iter()
+            .map(|(k, part)| {
+                let reads: Vec<&str> = part
+                    .iter()
+                    .filter_map(|&i| match &ops[i].output {
+                        Some(Reply::Value(Some(v))) => Some(v.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                let observed = |op: &Operation<KvInput, KvOutput>| match &op.input {
+                    Op::Append { value, .. } => reads.iter().any(|r| r.contains(value.as_str())),
+                    Op::Put { value, .. } => reads.iter().any(|r| r.starts_with(value.as_str())),
+                    Op::Get { .. } => true,
+                };
+                Partition {
+                    label: format!("key {k:?}"),
+                    ops: part
+                        .iter()
+                        .copied()
+                        .filter(|&i| !ops[i].is_pending() || observed(&ops[i]))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Every operation, by key (the pending ones `partition` leaves out included).
+    fn display_groups(&self, ops: &[Operation<KvInput, KvOutput>]) -> Vec<Partition> {
+        let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, op) in ops.iter().enumerate() {
             by_key.entry(key_of(&op.input)).or_default().push(i);
         }
         by_key

@@ -80,6 +80,12 @@ pub trait Model {
         }]
     }
 
+    /// How a picture groups the operations: by default as [`Model::partition`] does; a
+    /// model that leaves operations out of its partitions can still show them all.
+    fn display_groups(&self, ops: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
+        self.partition(ops)
+    }
+
     /// The state before any operation.
     fn init(&self) -> Self::State;
 

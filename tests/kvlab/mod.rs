@@ -58,6 +58,9 @@ pub struct Lab {
     pub keys: Keys,
     /// Log compaction threshold (sessions must survive snapshots).
     pub snapshot_threshold: Option<u64>,
+    /// A client's time limit per operation; a timed-out operation stays pending in the
+    /// history and its append may or may not be in the store.
+    pub client_timeout: Duration,
     /// The seed (overridden by `RAFTSIM_SEED`).
     pub seed: u64,
 }
@@ -75,6 +78,7 @@ impl Lab {
             crash: false,
             keys: Keys::Own,
             snapshot_threshold: None,
+            client_timeout: Duration::from_secs(3),
             seed,
         }
     }
@@ -117,6 +121,7 @@ pub fn run(lab: &Lab) -> Outcome {
                     let writer = round * 1000 + i;
                     let (kv, history, stop) = (&kv, &history, &stop);
                     let mut client = kv.client_recorded(history);
+                    client.set_timeout(lab.client_timeout);
                     let seed = round_seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
                     s.spawn(move || client_loop(&mut client, writer, lab.keys, seed, stop))
                 })
@@ -191,7 +196,6 @@ fn client_loop(
     seed: u64,
     stop: &AtomicBool,
 ) -> Vec<Ledger> {
-    client.set_timeout(Duration::from_secs(3));
     let mut rng = StdRng::seed_from_u64(seed);
     let own = format!("w{writer}");
     let mut ledgers: Vec<Ledger> = Vec::new();
