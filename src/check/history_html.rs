@@ -6,8 +6,9 @@
 //!
 //! Colours: on a violation, the linearizable prefix is green (with its position in the
 //! linearization), the operations that cannot be placed after it are red, the one that
-//! returned too early has a thick outline; pending operations are dashed and run to the
-//! right edge. Hovering a bar shows its full text and real times.
+//! returned too early has a thick outline; a pending operation is a dashed bar up to
+//! where its client moved on, then a dotted line to the right edge (it may still take
+//! effect). Hovering a bar shows its full text and real times.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -64,6 +65,25 @@ pub fn render_html<M: Model>(
         .map(|(k, &i)| (i, k + 1))
         .collect();
     let conflicting: BTreeSet<usize> = conflicting.into_iter().collect();
+    // When each client gave up on a pending operation: its next call (a client has one
+    // operation outstanding at a time), over the whole history.
+    let mut by_client: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        by_client.entry(op.client).or_default().push(i);
+    }
+    let mut next_call = vec![PENDING; ops.len()];
+    for mine in by_client.values_mut() {
+        mine.sort_by_key(|&i| ops[i].call);
+        for w in mine.windows(2) {
+            next_call[w[0]] = ops[w[1]].call;
+        }
+    }
+    let marks = Marks {
+        order: &order,
+        conflicting: &conflicting,
+        stuck,
+        next_call: &next_call,
+    };
 
     let mut html = String::new();
     let verdict_class = match result {
@@ -99,14 +119,7 @@ pub fn render_html<M: Model>(
             escape(&p.label),
             p.ops.len()
         );
-        html.push_str(&partition_svg(
-            model,
-            ops,
-            &p.ops,
-            &order,
-            &conflicting,
-            stuck,
-        ));
+        html.push_str(&partition_svg(model, ops, &p.ops, &marks));
         html.push_str("</div>\n");
     }
     if partitions.len() > MAX_PARTITIONS {
@@ -120,26 +133,44 @@ pub fn render_html<M: Model>(
     html
 }
 
+/// What to mark on the operations, by index into the history.
+struct Marks<'a> {
+    /// Position in the linearizable prefix of a violation.
+    order: &'a HashMap<usize, usize>,
+    /// Operations that cannot be placed.
+    conflicting: &'a BTreeSet<usize>,
+    /// The one that returned before it could be placed.
+    stuck: Option<usize>,
+    /// The same client's next call ([`PENDING`] if none): where a pending bar stops.
+    next_call: &'a [u64],
+}
+
 /// One partition's SVG.
 fn partition_svg<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
     part: &[usize],
-    order: &HashMap<usize, usize>,
-    conflicting: &BTreeSet<usize>,
-    stuck: Option<usize>,
+    marks: &Marks,
 ) -> String {
-    // The compressed axis: each distinct event time is one column; pending responses
-    // go one column past the last real event.
-    let times: BTreeSet<u64> = part
+    let Marks {
+        order,
+        conflicting,
+        stuck,
+        next_call,
+    } = marks;
+    // The compressed axis: each distinct event time is one column; a time between two
+    // events (a client's next call on another key) sits at the next event's column, and
+    // pending responses one column past the last event.
+    let times: Vec<u64> = part
         .iter()
         .flat_map(|&i| [ops[i].call, ops[i].ret])
         .filter(|&t| t != PENDING)
+        .collect::<BTreeSet<u64>>()
+        .into_iter()
         .collect();
-    let column: HashMap<u64, usize> = times.iter().enumerate().map(|(k, &t)| (t, k)).collect();
     let end = times.len();
     let col = (TARGET_WIDTH / (end as f64 + 2.0)).clamp(COL_MIN, COL_MAX);
-    let x = |t: u64| LEFT + col * (*column.get(&t).unwrap_or(&end) as f64 + 0.5);
+    let x = |t: u64| LEFT + col * (times.partition_point(|&u| u < t) as f64 + 0.5);
     let lanes: Vec<u64> = part
         .iter()
         .map(|&i| ops[i].client)
@@ -168,7 +199,15 @@ fn partition_svg<M: Model>(
     for &i in part {
         let op = &ops[i];
         let y = 5.0 + LANE * lane_of[&op.client] as f64 + 4.0;
-        let (x0, x1) = (x(op.call) - col * 0.4, x(op.ret) + col * 0.4);
+        let x0 = x(op.call) - col * 0.4;
+        // A pending bar stops where its client moved on (a thin dashed line goes on to
+        // the right edge: it may still take effect), so the client's later bars stay
+        // readable.
+        let x1 = if op.is_pending() && next_call[i] != PENDING {
+            (x(next_call[i]) - col * 0.5).max(x0 + 4.0)
+        } else {
+            x(op.ret) + col * 0.4
+        };
         let w = (x1 - x0).max(4.0);
         let (fill, stroke) = if conflicting.contains(&i) {
             ("#f8c4c4", "#b00020")
@@ -179,7 +218,7 @@ fn partition_svg<M: Model>(
         } else {
             ("#d6e4f5", "#3a6ea5")
         };
-        let stroke_width = if Some(i) == stuck { 3 } else { 1 };
+        let stroke_width = if Some(i) == *stuck { 3 } else { 1 };
         let dash = if op.is_pending() {
             " stroke-dasharray=\"4 3\""
         } else {
@@ -202,6 +241,15 @@ fn partition_svg<M: Model>(
             if op.is_pending() { ", pending" } else { "" },
             LANE - 8.0,
         );
+        if op.is_pending() && next_call[i] != PENDING {
+            let _ = write!(
+                svg,
+                "<line x1=\"{x1:.1}\" y1=\"{y2:.1}\" x2=\"{:.1}\" y2=\"{y2:.1}\" \
+                 stroke=\"{stroke}\" stroke-dasharray=\"2 4\"/>",
+                width - col * 0.5,
+                y2 = y + LANE - 7.0,
+            );
+        }
         let fits = ((w - 6.0) / CHAR).floor() as usize;
         if fits >= 3 {
             let shown: String = if label.chars().count() <= fits {
