@@ -476,6 +476,10 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         for env in messages {
             self.send(env.to, Wire::Raft(env.msg));
         }
+        // Raft messages leave before applying and answering clients: a follower's
+        // acknowledgement, or a leader's next AppendEntries, is on the critical path of
+        // every write; the state machine's work is not.
+        self.flush();
         if let Some(s) = snapshot_to_restore {
             self.restore(s);
         }
