@@ -63,6 +63,7 @@ fn main() {
         "\nWhat the trace recorded:\n{}",
         summary::summarize(&cluster.trace())
     );
+    raftsim::scenarios::maybe_write_timeline(&cluster.trace(), "Leader election", "");
     cluster.assert_safe();
     println!("All safety properties held.");
 }

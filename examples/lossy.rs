@@ -62,6 +62,7 @@ fn main() {
         "\nWhat the trace recorded:\n{}",
         summary::summarize(&cluster.trace())
     );
+    raftsim::scenarios::maybe_write_timeline(&cluster.trace(), "A lossy network", "");
     cluster.assert_safe();
     println!("All safety properties held.");
 }

@@ -117,6 +117,7 @@ fn main() {
         "\nWhat the trace recorded:\n{}",
         summary::summarize(&cluster.trace())
     );
+    raftsim::scenarios::maybe_write_timeline(&cluster.trace(), "Membership changes", "");
     cluster.assert_safe();
     println!("All safety properties held.");
 }

@@ -76,6 +76,7 @@ fn main() {
 }
 
 fn run(config: Config) -> Outcome {
+    let config_pre_vote = config.pre_vote;
     let cluster: Cluster<KvStore> = Cluster::with_config(3, config);
     let leader = cluster
         .wait_for_leader(Duration::from_secs(5))
@@ -144,6 +145,12 @@ fn run(config: Config) -> Outcome {
         "\nWhat the trace recorded:\n{}",
         summary::summarize(&cluster.trace())
     );
+    let suffix = if config_pre_vote {
+        "-prevote"
+    } else {
+        "-no-prevote"
+    };
+    raftsim::scenarios::maybe_write_timeline(&cluster.trace(), "A node rejoins", suffix);
     cluster.assert_safe();
     println!("All safety properties held.");
     Outcome {

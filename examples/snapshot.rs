@@ -78,6 +78,7 @@ fn main() {
         "\nWhat the trace recorded:\n{}",
         summary::summarize(&cluster.trace())
     );
+    raftsim::scenarios::maybe_write_timeline(&cluster.trace(), "Snapshots and InstallSnapshot", "");
     cluster.assert_safe();
     println!("All safety properties held.");
 }

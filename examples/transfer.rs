@@ -73,6 +73,7 @@ fn main() {
         "\nWhat the trace recorded:\n{}",
         summary::summarize(&cluster.trace())
     );
+    raftsim::scenarios::maybe_write_timeline(&cluster.trace(), "Leadership transfer", "");
     cluster.assert_safe();
     println!("All safety properties held.");
 }
