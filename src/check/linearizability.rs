@@ -360,9 +360,18 @@ fn check_partition<M: Model>(
     let mut state = model.init();
     let mut linearized = Bits::new(n);
     let mut cache: HashSet<u128> = HashSet::new();
-    // (call node, state before it) for each operation linearized so far.
-    let mut stack: Vec<(usize, M::State)> = Vec::new();
+    // (call node, state before it, which pass placed it) for each operation
+    // linearized so far.
+    let mut stack: Vec<(usize, M::State, bool)> = Vec::new();
     let mut best: Option<DeadEnd<M::State>> = None;
+    // Candidates (the calls before the first response in the list) are tried in two
+    // passes: completed operations first, then pending ones. A pending operation may be
+    // placed anywhere after its call, so trying it first, at every step, sends the
+    // search down long dead ends; tried last, it is placed only where a completed
+    // operation needs it. Both passes together try every candidate, so the search is
+    // as complete as before, only in another order.
+    let pending: Vec<bool> = ops.iter().map(|o| o.is_pending()).collect();
+    let mut late = false;
     let mut entry = nodes[head].next;
     let mut steps: u64 = 0;
     while nodes[head].next != tail {
@@ -373,29 +382,38 @@ fn check_partition<M: Model>(
         }
         let node = nodes[entry];
         if node.is_call {
+            if pending[node.op] != late {
+                entry = node.next;
+                continue;
+            }
             let op = ops[node.op];
             if let Some(next) = model.step(&state, &op.input, op.output.as_ref()) {
                 linearized.set(node.op);
                 if cache.insert(fingerprint(&linearized, &next)) {
                     // A configuration not seen before: linearize the operation here.
-                    stack.push((entry, std::mem::replace(&mut state, next)));
+                    stack.push((entry, std::mem::replace(&mut state, next), late));
                     lift(&mut nodes, entry);
                     entry = nodes[head].next;
+                    late = false;
                     continue;
                 }
                 linearized.clear(node.op);
             }
             entry = node.next;
+        } else if !late {
+            // The completed candidates are exhausted: now the pending ones.
+            late = true;
+            entry = nodes[head].next;
         } else {
             // A response: its operation had to be linearized by now and was not.
             if best.as_ref().is_none_or(|b| stack.len() > b.prefix.len()) {
                 best = Some(DeadEnd {
-                    prefix: stack.iter().map(|&(c, _)| nodes[c].op).collect(),
+                    prefix: stack.iter().map(|&(c, _, _)| nodes[c].op).collect(),
                     state: state.clone(),
                     stuck: node.op,
                 });
             }
-            let Some((call, before)) = stack.pop() else {
+            let Some((call, before, was_late)) = stack.pop() else {
                 let dead = best.expect("recorded just above");
                 return Search::Illegal(violation(model, &ops, part, dead));
             };
@@ -403,6 +421,7 @@ fn check_partition<M: Model>(
             linearized.clear(nodes[call].op);
             unlift(&mut nodes, call);
             entry = nodes[call].next;
+            late = was_late;
         }
     }
     Search::Linearizable
