@@ -6,6 +6,7 @@
 //!     cargo run --release --example bench -- --per-call 4        # 4 entries per call
 //!     cargo run --release --example bench -- --workloads echo,noop,put,get
 //!     cargo run --release --example bench -- --snapshot 10000   # compact every 10k entries
+//!     cargo run --release --example bench -- --runs 3     # each cell 3 times, medians printed
 //!
 //! Workloads, each through the real router thread with the trace and live safety checks
 //! off:
@@ -49,11 +50,14 @@ fn main() {
         .map(str::to_string)
         .collect();
     let snapshot: Option<u64> = value(&args, "--snapshot");
+    let repeat: usize = value(&args, "--runs").unwrap_or(1).max(1);
     let dur = Duration::from_secs_f64(secs);
     println!(
-        "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call; latency is per call",
+        "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call; latency is per call; \
+         median of {repeat} run{}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         if per_call == 1 { "y" } else { "ies" },
+        if repeat == 1 { "" } else { "s" },
     );
     println!(
         "{:>5} {:>7} {:>8} {:>11} {:>8} {:>8} {:>8} {:>8}  {:>12}",
@@ -71,37 +75,48 @@ fn main() {
         for &c in &clients {
             let mut echo_rate = None;
             for w in &workloads {
-                let r = match w.as_str() {
-                    "echo" => {
-                        let mut t = EchoCluster::start(n);
-                        drive(&mut t, c, per_call, dur)
-                    }
-                    "noop" => run_raft::<Noop>(n, c, per_call, dur, snapshot, false, |_, _| ()),
-                    "put" => {
-                        run_raft::<KvStore>(n, c, per_call, dur, snapshot, false, |client, seq| {
-                            Request {
+                let runs: Vec<Stats> = (0..repeat)
+                    .map(|_| match w.as_str() {
+                        "echo" => {
+                            let mut t = EchoCluster::start(n);
+                            drive(&mut t, c, per_call, dur)
+                        }
+                        "noop" => run_raft::<Noop>(n, c, per_call, dur, snapshot, false, |_, _| ()),
+                        "put" => run_raft::<KvStore>(
+                            n,
+                            c,
+                            per_call,
+                            dur,
+                            snapshot,
+                            false,
+                            |client, seq| Request {
                                 client,
                                 seq,
                                 op: Op::Put {
                                     key: format!("k{}", client % 64),
                                     value: "v".into(),
                                 },
-                            }
-                        })
-                    }
-                    "get" => {
-                        run_raft::<KvStore>(n, c, per_call, dur, snapshot, true, |client, seq| {
-                            Request {
+                            },
+                        ),
+                        "get" => run_raft::<KvStore>(
+                            n,
+                            c,
+                            per_call,
+                            dur,
+                            snapshot,
+                            true,
+                            |client, seq| Request {
                                 client,
                                 seq,
                                 op: Op::Get {
                                     key: format!("k{}", client % 64),
                                 },
-                            }
-                        })
-                    }
-                    other => panic!("unknown workload {other:?} (echo, noop, put, get)"),
-                };
+                            },
+                        ),
+                        other => panic!("unknown workload {other:?} (echo, noop, put, get)"),
+                    })
+                    .collect();
+                let r = Stats::median(&runs);
                 if w == "echo" {
                     echo_rate = Some(r.rate);
                 }
@@ -223,6 +238,23 @@ struct Stats {
     p50: Duration,
     p99: Duration,
     max: Duration,
+}
+
+impl Stats {
+    /// Each figure's median over several runs of a cell (taken separately: on a noisy
+    /// machine the run with the median rate need not have the median latency).
+    fn median(runs: &[Stats]) -> Stats {
+        fn mid<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
+            v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+            v[v.len() / 2]
+        }
+        Stats {
+            rate: mid(runs.iter().map(|r| r.rate).collect()),
+            p50: mid(runs.iter().map(|r| r.p50).collect()),
+            p99: mid(runs.iter().map(|r| r.p99).collect()),
+            max: mid(runs.iter().map(|r| r.max).collect()),
+        }
+    }
 }
 
 /// The ids of one logical client's requests: its number in the high bits, its call
