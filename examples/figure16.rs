@@ -242,7 +242,7 @@ fn svg(curves: &[(String, u64, Vec<Duration>)]) -> String {
     let bottom: [&str; 5] = ["12-24", "25-50", "50-100", "100-200", "150-300"];
     let panels: [(&str, &[&str], f64, f64); 2] = [
         ("randomness varied (minimum 150 ms)", &top, 100.0, 50_000.0),
-        ("minimum timeout scaled", &bottom, 10.0, 2_000.0),
+        ("minimum timeout scaled", &bottom, 10.0, 5_000.0),
     ];
     for (pi, (title, names, xmin, xmax)) in panels.iter().enumerate() {
         let y0 = pad_t + pi as f64 * (panel_h + gap);
