@@ -243,7 +243,10 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             prev_log_index += skip;
             prev_log_term = self.log.term_at(prev_log_index).unwrap_or(prev_log_term);
             if entries.is_empty() {
-                let match_index = self.commit_index.max(prev_log_index);
+                // Known to match up to what the request covered, and no further: with a
+                // safety rule switched off, this leader's log may be shorter than our
+                // commit index, and a larger match would make it commit what it lacks.
+                let match_index = prev_log_index;
                 return self.accept_append(
                     leader,
                     request_prev,
