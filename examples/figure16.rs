@@ -4,10 +4,17 @@
 //!     cargo run --release --example figure16                       # every line, 1000 trials
 //!     cargo run --release --example figure16 -- --trials 100 --lines 150-300,12-24
 //!     cargo run --release --example figure16 -- --parallel 4 --out /tmp/figure16.svg
+//!     cargo run --release --example figure16 -- --delay-us 6000-9000 --storage-us 0
 //!
-//! Setup as in the paper (§9.3): 5 nodes; the router delays every message uniformly by
-//! 6..9 ms, so a broadcast (request out, answer back) takes about 15 ms; the heartbeat
-//! is half the minimum election timeout. PreVote and CheckQuorum are off, as the paper
+//! Setup as in the paper (§9.3): 5 nodes, a broadcast time of about 15 ms, the
+//! heartbeat half the minimum election timeout. Where those 15 ms come from matters: by
+//! default the wire takes 1-2 ms each way and every step that changes persistent state
+//! (a new term, a vote, the new leader's no-op) blocks 6 ms on "disk"
+//! (`Config::storage_latency`), as LogCabin's fsyncs did, so a vote round is
+//! 6 + 1.5 + 6 + 1.5 ms. `--delay-us 6000-9000 --storage-us 0` puts all of it on the wire
+//! instead: candidates then learn of each other only 6-9 ms after they start, and with
+//! narrow timeout ranges the votes split far more often than in the paper.
+//! PreVote and CheckQuorum are off, as the paper
 //! had neither (both are on by default in raftsim). Each trial waits until every node
 //! follows the leader, sleeps a uniformly random part of a heartbeat interval (so the
 //! crash falls at a uniformly random moment of it), crashes the leader, and measures from
@@ -49,11 +56,20 @@ fn main() {
     let trials: Option<usize> = value(&args, "--trials");
     let parallel: usize = value(&args, "--parallel").unwrap_or(6).max(1);
     let out: String = value(&args, "--out").unwrap_or_else(|| "target/figure16.svg".into());
+    let setup = Setup {
+        delay: value::<String>(&args, "--delay-us")
+            .map(|r| parse_range(&r))
+            .unwrap_or((1000, 2000)),
+        storage: Duration::from_micros(value(&args, "--storage-us").unwrap_or(6000)),
+    };
     let wanted: Option<Vec<String>> =
         value::<String>(&args, "--lines").map(|s| s.split(',').map(str::to_string).collect());
     println!(
-        "Figure 16: 5 nodes, one-way delay 6-9 ms (broadcast ~15 ms), heartbeat = min timeout / 2, \
-         PreVote off, CheckQuorum off, {parallel} clusters at once"
+        "Figure 16: 5 nodes, one-way delay {:.1}-{:.1} ms, storage write {:.1} ms, heartbeat = min timeout / 2, \
+         PreVote off, CheckQuorum off, {parallel} clusters at once",
+        setup.delay.0 as f64 / 1000.0,
+        setup.delay.1 as f64 / 1000.0,
+        ms(setup.storage)
     );
     println!("time without a leader, from the leader's crash to a node accepting the new leader's first heartbeat (ms):");
     println!(
@@ -74,7 +90,7 @@ fn main() {
             }
         });
         let started = Instant::now();
-        let mut times = run_line(lo, hi, n, parallel);
+        let mut times = run_line(lo, hi, n, parallel, setup);
         times.sort();
         let capped = times.iter().filter(|&&t| t >= TRIAL_CAP).count();
         let q = |p: f64| ms(times[((times.len() - 1) as f64 * p).round() as usize]);
@@ -108,6 +124,21 @@ fn main() {
     println!("CDFs written to {out} (raw times: {})", csv_path.display());
 }
 
+/// Where the broadcast time comes from: the wire (one-way delay range, µs) and the
+/// disk (each step that changes persistent state blocks for `storage`).
+#[derive(Clone, Copy)]
+struct Setup {
+    delay: (u64, u64),
+    storage: Duration,
+}
+
+fn parse_range(r: &str) -> (u64, u64) {
+    let (lo, hi) = r
+        .split_once('-')
+        .unwrap_or_else(|| panic!("expected LO-HI, got {r:?}"));
+    (lo.parse().expect("LO in µs"), hi.parse().expect("HI in µs"))
+}
+
 fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
     let i = args.iter().position(|a| a == name)?;
     let v = args.get(i + 1)?;
@@ -122,7 +153,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Runs `trials` leader crashes spread over `parallel` clusters.
-fn run_line(lo: u64, hi: u64, trials: usize, parallel: usize) -> Vec<Duration> {
+fn run_line(lo: u64, hi: u64, trials: usize, parallel: usize, setup: Setup) -> Vec<Duration> {
     let left = Mutex::new(trials);
     let times = Mutex::new(Vec::with_capacity(trials));
     std::thread::scope(|s| {
@@ -136,8 +167,8 @@ fn run_line(lo: u64, hi: u64, trials: usize, parallel: usize) -> Vec<Duration> {
                     pre_vote: false,
                     check_quorum: false,
                     net: NetConfig {
-                        delay_min: Duration::from_millis(6),
-                        delay_max: Duration::from_millis(9),
+                        delay_min: Duration::from_micros(setup.delay.0),
+                        delay_max: Duration::from_micros(setup.delay.1),
                         ..NetConfig::reliable()
                     },
                     seed: Some(1000 * lo + 10 * hi + k as u64),
@@ -145,6 +176,7 @@ fn run_line(lo: u64, hi: u64, trials: usize, parallel: usize) -> Vec<Duration> {
                     trace_messages: false,
                     trace_capacity: 200_000,
                     check_safety: false,
+                    storage_latency: setup.storage,
                     ..Config::default()
                 };
                 let cluster: Cluster<Noop> = Cluster::with_config(5, config);

@@ -454,10 +454,14 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
     fn handle_ready(&mut self) {
         let was_leader = self.heartbeat_deadline.is_some();
         let ready: Ready<S::Command, S::Snapshot> = self.core.take_ready();
-        let now = Instant::now();
         if ready.hard_state.is_some() || ready.log_dirty_from.is_some() || ready.snapshot_changed {
             self.shared.storage.lock().persist(&ready, &self.core);
+            // A synchronous fsync: nothing of this step leaves before it is durable.
+            if !self.config.storage_latency.is_zero() {
+                std::thread::sleep(self.config.storage_latency);
+            }
         }
+        let now = Instant::now();
         let Ready {
             messages,
             log_dirty_from,
