@@ -56,6 +56,13 @@ impl<S: StateMachine> RawClient<S> {
         self.id
     }
 
+    /// This client's address on the router. Put it in a group of
+    /// [`Cluster::partition`] to confine the client to that side (a client in no group
+    /// reaches every node).
+    pub fn address(&self) -> NodeId {
+        self.link.addr
+    }
+
     /// How long `submit` may take before it returns `Err(Error::Timeout)` (default 5 s).
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;

@@ -388,7 +388,9 @@ impl<S: StateMachine + Default> Cluster<S> {
             .record(None, 0, None, EventKind::Connected { node: id });
     }
 
-    /// Only nodes in the same group can talk; a node in no group is alone.
+    /// Only nodes in the same group can talk; a node in no group is alone. Clients reach
+    /// every node, unless a group holds a client's address (`kv::Client::address`,
+    /// `RawClient::address`): that client is then confined to its group's side.
     pub fn partition(&self, groups: &[&[NodeId]]) {
         let groups: Vec<Vec<NodeId>> = groups.iter().map(|g| g.to_vec()).collect();
         self.router

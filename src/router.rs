@@ -24,8 +24,9 @@ use crate::event::{EventKind, Fate};
 use crate::trace::Trace;
 use crate::types::{NodeId, Term};
 
-/// Addresses at and above this are clients, which sit outside partitions and
-/// disconnects (the network's drops, delays and duplicates still apply to them).
+/// Addresses at and above this are clients. They sit outside partitions unless put in a
+/// group by address, and outside disconnects (the network's drops, delays and duplicates
+/// still apply to them).
 pub const CLIENT_ADDR_BASE: NodeId = 1 << 32;
 
 /// What the router needs to know of a message to trace it.
@@ -265,9 +266,13 @@ impl<M: Routable> Router<M> {
             }
         }
         if let Some(groups) = &self.groups {
-            if !is_client(from) && !is_client(to) {
-                // A node left out of every group is alone.
-                match (groups.get(&from), groups.get(&to)) {
+            // A client in no group reaches every side; a node in no group is alone; a
+            // client put in a group (by its address) is confined to that side, like a
+            // client stuck in a minority.
+            let (gf, gt) = (groups.get(&from), groups.get(&to));
+            let free = |a: NodeId, g: Option<&usize>| is_client(a) && g.is_none();
+            if !free(from, gf) && !free(to, gt) {
+                match (gf, gt) {
                     (Some(a), Some(b)) if a == b => {}
                     _ => return Err(Fate::BlockedByPartition),
                 }

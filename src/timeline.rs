@@ -327,7 +327,7 @@ impl Model {
                     m.note_message(&mut wires, e);
                 }
                 EventKind::Partitioned { groups } => {
-                    lanes.extend(groups.iter().flatten().map(|&n| LaneId::Node(n)));
+                    lanes.extend(groups.iter().flatten().map(|&n| lane_id(n)));
                     close(&mut m.partitions, at);
                     open(&mut m.partitions, at, groups.clone());
                 }

@@ -14,10 +14,9 @@ mod kvlab;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common5::{Kv, WAIT};
+use common5::Kv;
 use kvlab::{assert_linearizable, run, Keys, Lab};
 use raftsim::check::KvHistory;
-use raftsim::kv::{Op, Reply, Request};
 use raftsim::{Config, NodeId, Role};
 
 /// 6.824 TestBasic3A: one client, reliable network.
@@ -116,14 +115,11 @@ fn fifteen_clients_seven_nodes_all_faults() {
     assert!(out.acked_appends >= 10, "too little got through: {out:?}");
 }
 
-/// 6.824 TestOnePartition3A: the old leader and one follower are cut off. The minority
-/// commits nothing — not even a request its leader accepted — while the majority elects
-/// a leader and serves clients; after healing, the stuck request completes, once.
-///
-/// Clients sit outside partitions in this simulation (the router lets them reach every
-/// node), so a client confined to the minority, as 6.824's `makeClient(p1)` is, is
-/// played by proposing the request straight to the old leader and, after healing,
-/// retrying the same (client, seq) request — what that client's retries would do.
+/// 6.824 TestOnePartition3A: the old leader and one follower are cut off, with a client
+/// confined to their side (its router address is put in the minority's group, as
+/// 6.824's `makeClient(p1)`). The minority commits nothing — not even the request its
+/// leader accepted from that client — while the majority elects a leader and serves
+/// another client; after healing, the stuck request completes, once.
 #[test]
 fn minority_partition_with_old_leader_makes_no_progress() {
     let kv = Kv::new(5, Config::default(), 0x4_0008);
@@ -134,64 +130,60 @@ fn minority_partition_with_old_leader_makes_no_progress() {
     let mut minority: Vec<NodeId> = vec![old];
     minority.push((0..5).find(|&i| i != old).expect("five nodes"));
     let majority: Vec<NodeId> = (0..5).filter(|i| !minority.contains(i)).collect();
-    kv.partition(&[&minority, &majority]);
 
-    // The request that gets stuck: the old leader still believes it leads (it steps
-    // down only after an election timeout without a majority, §6.2 CheckQuorum).
-    const STUCK_CLIENT: u64 = 1_000_000;
-    let stuck = Request {
-        client: STUCK_CLIENT,
-        seq: 1,
-        op: Op::Append {
-            key: "k".into(),
-            value: "<stuck>".into(),
-        },
-    };
-    let handle = history.invoke(STUCK_CLIENT, stuck.op.clone());
-    let stuck_at = kv.propose(old, stuck.clone()).ok().map(|(index, _)| index);
-    std::thread::sleep(Duration::from_millis(100));
-    let commit =
-        |ids: &[NodeId]| -> Vec<u64> { ids.iter().map(|&i| kv.status(i).commit_index).collect() };
-    let minority_before = commit(&minority);
+    let mut stuck_client = kv.client_recorded(&history);
+    stuck_client.set_timeout(Duration::from_secs(30));
+    let mut minority_side = minority.clone();
+    minority_side.push(stuck_client.address());
+    // What was committed before the cut; the minority may still learn of it, nothing more.
+    let committed_before = kv.status(old).commit_index;
+    kv.partition(&[&minority_side, &majority]);
 
-    // The majority makes progress.
-    for i in 0..20 {
-        client
-            .append("k", &format!("<{i}>"))
-            .expect("the majority serves clients");
-    }
-    let v = client.get("k").expect("a read in the majority");
-    assert!(v.is_some_and(|v| v.ends_with("<19>")));
-    let new = kv.leader().expect("the majority has a leader");
-    assert!(
-        majority.contains(&new),
-        "n{new} leads, outside the majority"
-    );
-    // The minority made none, and the stuck request is not committed anywhere.
-    assert_eq!(
-        commit(&minority),
-        minority_before,
-        "the minority committed something"
-    );
-    if let Some(index) = stuck_at {
+    std::thread::scope(|s| {
+        // The request that gets stuck: it can reach only the minority, whose old leader
+        // may accept it but cannot commit it.
+        let stuck = s.spawn(move || stuck_client.append("k", "<stuck>"));
+
+        // The majority makes progress.
+        for i in 0..20 {
+            client
+                .append("k", &format!("<{i}>"))
+                .expect("the majority serves clients");
+        }
+        let v = client.get("k").expect("a read in the majority");
+        assert!(v.is_some_and(|v| v.ends_with("<19>")));
+        let new = kv.leader().expect("the majority has a leader");
         assert!(
-            minority_before.iter().all(|&c| c < index),
-            "the stuck request (index {index}) was committed in the minority"
+            majority.contains(&new),
+            "n{new} leads, outside the majority"
         );
-    }
-    for &id in &minority {
-        let s = kv.status(id);
+        // The minority committed nothing, and the stuck request has not completed.
+        for &id in &minority {
+            let c = kv.status(id).commit_index;
+            assert!(
+                c <= committed_before,
+                "n{id} in the minority committed up to {c}, past {committed_before}"
+            );
+        }
         assert!(
-            !(s.role == Role::Leader && kv.status(new).term <= s.term),
-            "n{id} still leads a current term"
+            !stuck.is_finished(),
+            "the confined client's request completed in the minority"
         );
-    }
+        for &id in &minority {
+            let s = kv.status(id);
+            assert!(
+                !(s.role == Role::Leader && kv.status(new).term <= s.term),
+                "n{id} still leads a current term"
+            );
+        }
 
-    // Heal: the request completes, exactly once.
-    kv.heal();
-    kv.c.propose_and_wait(stuck, 5, WAIT)
-        .unwrap_or_else(|e| kv.fail(format!("the stuck request did not complete: {e}")));
-    history.complete(handle, Reply::Done);
+        // Heal: the request completes, exactly once.
+        kv.heal();
+        stuck
+            .join()
+            .expect("the confined client")
+            .unwrap_or_else(|e| kv.fail(format!("the stuck request did not complete: {e}")));
+    });
     let value = client
         .get("k")
         .expect("a read after healing")

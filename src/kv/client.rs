@@ -57,6 +57,12 @@ impl Client {
         self.history = Some(history);
     }
 
+    /// This client's address on the router: put it in a group of `Cluster::partition`
+    /// to confine the client to that side of a partition.
+    pub fn address(&self) -> crate::types::NodeId {
+        self.raw.address()
+    }
+
     /// How long an operation may take before it returns `Err(Error::Timeout)`
     /// (default 5 s).
     pub fn set_timeout(&mut self, timeout: Duration) {
