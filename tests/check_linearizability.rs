@@ -6,7 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use raftsim::check::{check, render_html, CheckResult, History, KvModel, Operation, PENDING};
+use raftsim::check::{
+    check, render_html, CheckResult, History, KvModel, Model, Operation, Partition, PENDING,
+};
 use raftsim::kv::{Op, Reply};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -205,11 +207,15 @@ fn partitions_by_key() {
 /// A history whose search explodes ends in Unknown after the budget, saying so.
 #[test]
 fn time_budget_gives_unknown() {
-    // 60 concurrent appends of distinct values and an impossible read after them: the
-    // search must try every subset and order before it can say "illegal".
+    // 60 concurrent appends of distinct values, a Put concurrent with them and a read
+    // after them of the Put's value extended by what no append wrote: the read may
+    // follow the Put, so the lookahead cannot rule it out before the Put is placed, and
+    // every append must come before the Put; the search tries every order of them
+    // before it can say "illegal".
     let mut ops: Vec<KvOp> = (0..60)
         .map(|c| append(c, "k", &format!("<{c}>"), 0, 1_000))
         .collect();
+    ops.push(put(98, "k", "imp", 0, 1_000));
     ops.push(get(99, "k", Some("impossible"), 2_000, 3_000));
     let r = check(&KvModel, &ops, Duration::from_millis(200));
     let CheckResult::Unknown { reason } = &r else {
@@ -223,6 +229,11 @@ fn time_budget_gives_unknown() {
 /// each taking effect atomically at a random point inside its interval; some writes
 /// never answer (pending), in which case they may or may not take effect.
 fn random_history(seed: u64, clients: u64, ops_per_client: usize) -> Vec<KvOp> {
+    random_history_on(seed, clients, ops_per_client, 3)
+}
+
+/// [`random_history`] on `keys` keys.
+fn random_history_on(seed: u64, clients: u64, ops_per_client: usize, keys: u64) -> Vec<KvOp> {
     let mut rng = StdRng::seed_from_u64(seed);
     // Each client's next call time; operations of one client do not overlap.
     let mut events: Vec<(u64, u64, u64, u64, Op, bool)> = Vec::new(); // (point, call, ret, client, op, pending)
@@ -231,7 +242,7 @@ fn random_history(seed: u64, clients: u64, ops_per_client: usize) -> Vec<KvOp> {
         for i in 0..ops_per_client {
             let len = rng.gen_range(1..100);
             let point = t + rng.gen_range(0..=len);
-            let key = format!("k{}", rng.gen_range(0..3));
+            let key = format!("k{}", rng.gen_range(0..keys));
             let input = match rng.gen_range(0..10) {
                 0..=3 => Op::Get { key },
                 4 => Op::Put {
@@ -379,4 +390,230 @@ fn unobserved_pending_writes_are_cheap() {
         "took {:?}",
         started.elapsed()
     );
+}
+
+/// `KvModel` without its lookahead: the plain search, to compare verdicts and times.
+struct Plain;
+
+impl Model for Plain {
+    type State = <KvModel as Model>::State;
+    type Input = Op;
+    type Output = Reply;
+
+    fn partition(&self, ops: &[KvOp]) -> Vec<Partition> {
+        KvModel.partition(ops)
+    }
+
+    fn init(&self) -> Self::State {
+        KvModel.init()
+    }
+
+    fn step(&self, state: &Self::State, input: &Op, output: Option<&Reply>) -> Option<Self::State> {
+        KvModel.step(state, input, output)
+    }
+}
+
+/// Rounds of `clients` appends to one key, all concurrent, each round followed by a
+/// read of the whole value in which the round's appends show in the reverse order of
+/// their calls (the order the search tries last), plus, inside each round, a read
+/// that saw the round's first append (in that order) only. Append-only, linearizable.
+fn append_rounds(rounds: u64, clients: u64) -> Vec<KvOp> {
+    let mut ops = Vec::new();
+    let mut value = String::new();
+    for r in 0..rounds {
+        let t = 1_000 * r;
+        let pieces: Vec<String> = (0..clients).map(|c| format!("<{r}.{c}>")).collect();
+        for (c, v) in pieces.iter().enumerate() {
+            ops.push(append(c as u64, "k", v, t + c as u64, t + 500));
+        }
+        let before = value.clone();
+        for v in pieces.iter().rev() {
+            value.push_str(v);
+        }
+        let first = format!("{before}{}", pieces.last().expect("clients > 0"));
+        ops.push(get(100, "k", Some(&first), t + 100, t + 400));
+        ops.push(get(101, "k", Some(&value), t + 600, t + 700));
+    }
+    ops
+}
+
+/// Many concurrent appends to one key: a wrong early order shows only at the next
+/// read's response, and the plain search tries every order in between; the lookahead
+/// (every read not yet placed must extend the current value) cuts each wrong choice at
+/// once.
+#[test]
+fn concurrent_appends_to_one_key_are_decided_quickly() {
+    let ops = append_rounds(20, 15);
+    let budget = Duration::from_millis(300);
+    let plain = check(&Plain, &ops, budget);
+    assert!(
+        matches!(plain, CheckResult::Unknown { .. }),
+        "the plain search was expected to run out of time: {plain}"
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(check(&KvModel, &ops, budget), CheckResult::Ok);
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// The same history with one read showing two appends of a round in the order opposite
+/// to the read after the round: not linearizable, and found so quickly.
+#[test]
+fn concurrent_appends_disagreeing_reads_are_illegal() {
+    let mut ops = append_rounds(20, 15);
+    // Round 10's inner read saw its first two appends (calls 14, 13) the other way.
+    let base: String = (0..10)
+        .flat_map(|r| (0..15).rev().map(move |c| format!("<{r}.{c}>")))
+        .collect();
+    let inner = ops
+        .iter()
+        .position(|o| o.client == 100 && o.call == 10_100)
+        .expect("round 10's inner read");
+    ops[inner] = get(
+        100,
+        "k",
+        Some(&format!("{base}<10.13><10.14>")),
+        10_100,
+        10_400,
+    );
+    let started = std::time::Instant::now();
+    let r = check(&KvModel, &ops, Duration::from_secs(5));
+    let CheckResult::Illegal(v) = &r else {
+        panic!("expected a violation, got {r}")
+    };
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(v.candidates.contains(&inner), "{v}");
+    // An absent read after an append completed: illegal too.
+    let mut ops = append_rounds(3, 15);
+    ops.push(get(102, "k", None, 1_600, 1_650));
+    assert!(check(&KvModel, &ops, Duration::from_secs(5)).is_illegal());
+}
+
+/// Puts break the growth of the value: a read may follow a Put not yet placed, which
+/// the lookahead allows for. Small cases with a Put concurrent with appends, then the
+/// random histories (with Puts and pending writes), as they are and with reads
+/// corrupted or swapped: the verdicts are those of the plain search.
+#[test]
+fn lookahead_keeps_verdicts_with_puts() {
+    let base = vec![
+        append(0, "k", "a", 0, 10),
+        append(1, "k", "b", 0, 10),
+        put(2, "k", "p", 0, 10),
+    ];
+    for (seen, ok) in [
+        ("p", true),
+        ("pb", true),
+        ("pab", true),
+        ("pba", true),
+        ("ap", false),
+        ("abp", false),
+        ("b", false),
+    ] {
+        let mut ops = base.clone();
+        ops.push(get(3, "k", Some(seen), 20, 30));
+        assert_eq!(verdict(&ops).is_ok(), ok, "read {seen:?}");
+        assert_eq!(check(&Plain, &ops, BUDGET).is_ok(), ok, "read {seen:?}");
+    }
+    // A read during the round of what an append made before the Put reset it.
+    let mut ops = base.clone();
+    ops.push(get(3, "k", Some("a"), 0, 10));
+    ops.push(get(4, "k", Some("pb"), 20, 30));
+    assert!(verdict(&ops).is_ok());
+    ops.push(get(5, "k", Some("ab"), 20, 30));
+    assert!(verdict(&ops).is_illegal());
+    for seed in 0..60 {
+        // Half on one key: more concurrency there, as in the kv example's worst case.
+        let ops = if seed % 2 == 0 {
+            random_history(seed, 6, 60)
+        } else {
+            random_history_on(seed, 6, 20, 1)
+        };
+        let reads: Vec<usize> = (0..ops.len())
+            .filter(|&i| matches!(ops[i].output, Some(Reply::Value(_))))
+            .collect();
+        let mut variants = vec![ops.clone()];
+        let mut rng = StdRng::seed_from_u64(seed);
+        for _ in 0..5 {
+            let mut v = ops.clone();
+            let (i, j) = (
+                reads[rng.gen_range(0..reads.len())],
+                reads[rng.gen_range(0..reads.len())],
+            );
+            let (oi, oj) = (v[i].output.clone(), v[j].output.clone());
+            v[i].output = oj;
+            v[j].output = oi;
+            variants.push(v);
+        }
+        for v in variants {
+            let (with, without) = (verdict(&v), check(&Plain, &v, BUDGET));
+            assert!(
+                !matches!(without, CheckResult::Unknown { .. }),
+                "seed {seed}"
+            );
+            assert_eq!(
+                with.is_ok(),
+                without.is_ok(),
+                "seed {seed}: {with} / {without}"
+            );
+            assert_eq!(with.is_illegal(), without.is_illegal(), "seed {seed}");
+        }
+    }
+}
+
+/// Rounds in which a Put is concurrent with `clients` appends to the same key: the
+/// reads after the round show the Put followed by the appends called before it, in the
+/// reverse order of their calls; the ones called after it took effect before it and
+/// were erased. The plain search tries every order of the erased appends (each a
+/// different value) whenever a later choice fails; the lookahead sees that no read can
+/// show those values, so the order they were built in does not matter (it still tries
+/// every *set* of appends before the Put: 2^k for k concurrent appends, which is why
+/// this uses 8 and not 15).
+fn put_rounds(rounds: u64, clients: u64) -> Vec<KvOp> {
+    let mut ops = Vec::new();
+    for r in 0..rounds {
+        let t = 1_000 * r;
+        let half = clients / 2;
+        let mut value = format!("P{r};");
+        ops.push(put(clients, "k", &value, t + half, t + 500));
+        for c in 0..clients {
+            ops.push(append(c, "k", &format!("<{r}.{c}>"), t + c, t + 500));
+        }
+        for c in (0..half).rev() {
+            value.push_str(&format!("<{r}.{c}>"));
+        }
+        ops.push(get(100, "k", Some(&value), t + 600, t + 700));
+    }
+    ops
+}
+
+#[test]
+fn concurrent_appends_around_puts_are_decided_quickly() {
+    let ops = put_rounds(20, 8);
+    let plain = check(&Plain, &ops, Duration::from_millis(300));
+    assert!(
+        matches!(plain, CheckResult::Unknown { .. }),
+        "the plain search was expected to run out of time: {plain}"
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(
+        check(&KvModel, &ops, Duration::from_secs(5)),
+        CheckResult::Ok
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    // The last read showing after the Put an append that ended before it: illegal.
+    let mut bad = ops.clone();
+    let last = bad.len() - 1;
+    bad[last] = get(100, "k", Some("P19;<18.0>"), 19_600, 19_700);
+    assert!(check(&KvModel, &bad, Duration::from_secs(5)).is_illegal());
 }

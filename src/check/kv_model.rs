@@ -10,11 +10,11 @@
 //! the search holds one state per linearized operation on its stack, and a value under
 //! thousands of appends copied into each would cost memory quadratic in the history.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use super::linearizability::{Model, Operation, Partition};
+use super::linearizability::{Lookahead, Model, Operation, Partition};
 use crate::kv::{Op, Reply};
 
 /// What a key/value operation asks: the store's own request type.
@@ -65,6 +65,25 @@ pub struct Piece {
     len: usize,
     /// A polynomial hash of those bytes (mod 2^61 - 1), extended piece by piece.
     hash: u64,
+}
+
+impl Piece {
+    /// Whether `v` starts with the value up to this piece (`v` at least as long),
+    /// compared byte for byte from this piece back: a wrong last append shows at once.
+    fn starts(&self, v: &str) -> bool {
+        let bytes = v.as_bytes();
+        let mut end = self.len;
+        let mut piece = Some(self);
+        while let Some(p) = piece {
+            let start = end - p.text.len();
+            if &bytes[start..end] != p.text.as_bytes() {
+                return false;
+            }
+            end = start;
+            piece = p.prev.as_deref();
+        }
+        end == 0
+    }
 }
 
 /// The modulus and base of the polynomial hash.
@@ -126,21 +145,18 @@ impl KvState {
     pub fn reads_as(&self, value: Option<&str>) -> bool {
         match (&self.0, value) {
             (None, None) => true,
-            (Some(p), Some(v)) if p.len == v.len() => {
-                let bytes = v.as_bytes();
-                let mut end = bytes.len();
-                let mut piece = Some(p);
-                while let Some(p) = piece {
-                    let start = end - p.text.len();
-                    if &bytes[start..end] != p.text.as_bytes() {
-                        return false;
-                    }
-                    end = start;
-                    piece = p.prev.as_ref();
-                }
-                end == 0
-            }
+            (Some(p), Some(v)) => p.len == v.len() && p.starts(v),
             _ => false,
+        }
+    }
+
+    /// Whether appends alone could turn this state into one a Get answering `value`
+    /// fits: an absent value only stays absent, and the others only grow at the end.
+    pub fn grows_into(&self, value: Option<&str>) -> bool {
+        match (&self.0, value) {
+            (None, _) => true,
+            (Some(p), Some(v)) => p.len <= v.len() && p.starts(v),
+            (Some(_), None) => false,
         }
     }
 
@@ -241,6 +257,15 @@ impl Model for KvModel {
             .collect()
     }
 
+    /// Prunes every branch after which a completed Get not linearized yet can never
+    /// read its answer (see [`KvLookahead`]).
+    fn lookahead<'a>(
+        &self,
+        ops: &[&'a Operation<KvInput, KvOutput>],
+    ) -> Option<Box<dyn Lookahead<KvState> + 'a>> {
+        Some(Box::new(KvLookahead::new(ops)))
+    }
+
     fn init(&self) -> KvState {
         KvState::default()
     }
@@ -276,6 +301,149 @@ impl Model for KvModel {
         match state.value() {
             None => "absent".into(),
             Some(v) => format!("{:?}", short(&v)),
+        }
+    }
+}
+
+/// The search's lookahead on one key: which completed Gets, not linearized yet, could
+/// still read their answer.
+///
+/// From a state, later operations only append to the value, except a Put, which
+/// replaces it. So a Get answering `v` can still fit later only if appends alone could
+/// make the state read `v` ([`KvState::grows_into`]: the value is a prefix of `v`, or
+/// absent), or if a Put not linearized yet writes a prefix of `v` (it may reset the
+/// value to a start of `v`). A Get for which neither holds can never be placed: the
+/// branch is dead. This prunes only dead branches, so the verdict is unchanged; what it
+/// saves is the search through every order of the concurrent appends before a wrong
+/// early one meets the next read's response.
+///
+/// Gets whose every such Put is linearized ("exposed") must all be placed before the
+/// next Put, so in a branch that can succeed their answers are prefixes of one another,
+/// and the current value must be a prefix of the shortest: only that one is checked.
+pub struct KvLookahead<'a> {
+    /// For each operation: the answer if it is a Get with one (`Some(None)`: absent).
+    reads: Vec<Option<Option<&'a str>>>,
+    /// For each Put: the completed Gets whose answer starts with its value.
+    rescues: Vec<Vec<usize>>,
+    /// For each completed Get: how many of those Puts are not linearized.
+    rescuers: Vec<usize>,
+    linearized: Vec<bool>,
+    /// The exposed Gets not linearized yet, shortest answer first (absent before empty).
+    exposed: BTreeSet<(usize, usize)>,
+    /// The answers of the completed Gets not linearized yet, in string order.
+    unread: BTreeSet<(&'a str, usize)>,
+    /// How many completed Gets are not linearized yet.
+    reads_left: usize,
+}
+
+impl<'a> KvLookahead<'a> {
+    /// The lookahead for a partition (one key).
+    pub fn new(ops: &[&'a Operation<KvInput, KvOutput>]) -> KvLookahead<'a> {
+        let reads: Vec<Option<Option<&'a str>>> = ops
+            .iter()
+            .map(|op| match (&op.input, &op.output) {
+                (Op::Get { .. }, Some(Reply::Value(v))) => Some(v.as_deref()),
+                _ => None,
+            })
+            .collect();
+        let mut rescues = vec![Vec::new(); ops.len()];
+        let mut rescuers = vec![0; ops.len()];
+        for (w, op) in ops.iter().enumerate() {
+            if let Op::Put { value, .. } = &op.input {
+                for (r, read) in reads.iter().enumerate() {
+                    if let Some(Some(v)) = read {
+                        if v.starts_with(value.as_str()) {
+                            rescues[w].push(r);
+                            rescuers[r] += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let exposed = (0..ops.len())
+            .filter(|&r| reads[r].is_some() && rescuers[r] == 0)
+            .map(|r| (Self::rank(reads[r]), r))
+            .collect();
+        let unread = (0..ops.len())
+            .filter_map(|r| reads[r].flatten().map(|v| (v, r)))
+            .collect();
+        KvLookahead {
+            reads_left: reads.iter().filter(|r| r.is_some()).count(),
+            reads,
+            rescues,
+            rescuers,
+            linearized: vec![false; ops.len()],
+            exposed,
+            unread,
+        }
+    }
+
+    /// The order of exposed Gets: by the length of their answer, absent first.
+    fn rank(read: Option<Option<&str>>) -> usize {
+        match read {
+            Some(Some(v)) => v.len() + 1,
+            _ => 0,
+        }
+    }
+}
+
+impl Lookahead<KvState> for KvLookahead<'_> {
+    fn linearize(&mut self, op: usize) {
+        self.linearized[op] = true;
+        if let Some(read) = self.reads[op] {
+            self.exposed.remove(&(Self::rank(Some(read)), op));
+            if let Some(v) = read {
+                self.unread.remove(&(v, op));
+            }
+            self.reads_left -= 1;
+        }
+        for &r in &self.rescues[op] {
+            self.rescuers[r] -= 1;
+            if self.rescuers[r] == 0 && !self.linearized[r] {
+                self.exposed.insert((Self::rank(self.reads[r]), r));
+            }
+        }
+    }
+
+    fn unlinearize(&mut self, op: usize) {
+        self.linearized[op] = false;
+        for &r in &self.rescues[op] {
+            if self.rescuers[r] == 0 && !self.linearized[r] {
+                self.exposed.remove(&(Self::rank(self.reads[r]), r));
+            }
+            self.rescuers[r] += 1;
+        }
+        if let Some(read) = self.reads[op] {
+            if self.rescuers[op] == 0 {
+                self.exposed.insert((Self::rank(Some(read)), op));
+            }
+            if let Some(v) = read {
+                self.unread.insert((v, op));
+            }
+            self.reads_left += 1;
+        }
+    }
+
+    fn blocked(&mut self, state: &KvState) -> Option<usize> {
+        let &(_, r) = self.exposed.first()?;
+        let read = self.reads[r].expect("only completed Gets are exposed");
+        (!state.grows_into(read)).then_some(r)
+    }
+
+    /// Whether a Get not linearized yet could read this value or one that appends
+    /// make of it. If none can, the value is never seen: until the next Put no Get can
+    /// be placed, appends apply to any value alike, and the Put erases it; so all such
+    /// values (after the same operations) are alike, whatever order of the same
+    /// appends built them. The answers starting with the value, if any, follow it
+    /// directly in string order.
+    fn state_matters(&mut self, state: &KvState) -> bool {
+        match state.value() {
+            None => self.reads_left > 0,
+            Some(s) => self
+                .unread
+                .range((s.as_str(), 0)..)
+                .next()
+                .is_some_and(|(v, _)| v.starts_with(s.as_str())),
         }
     }
 }

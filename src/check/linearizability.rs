@@ -15,6 +15,13 @@
 //! checks nothing about its output. It can then be linearized anywhere after its call,
 //! including after everything else, which is the same as never having taken effect.
 //!
+//! A model may also prune the search ([`Model::lookahead`]): after each step its
+//! [`Lookahead`] may name an operation not placed yet that can no longer take effect
+//! (the branch is dead at once, not when that operation's response is reached), and
+//! may declare the state irrelevant, so that the cache merges the configurations that
+//! differ only in it. Both must only drop dead or equivalent branches: the verdict is
+//! the plain search's, found sooner.
+//!
 //! Left out: porcupine's parallel search over partitions and its computation of every
 //! partial linearization for the visualization; here the longest linearizable prefix
 //! found is reported.
@@ -99,6 +106,21 @@ pub trait Model {
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
 
+    /// An optional pruning of the search for one partition (`ops`, in partition order):
+    /// a [`Lookahead`] that the search keeps informed of which operations are linearized
+    /// and asks, at each new configuration, whether some operation not linearized yet can
+    /// no longer take effect whatever the others do, so that the branch is dead at once
+    /// instead of when that operation's response is reached. It must be *sound*: naming
+    /// an operation that could still be placed would make the verdict wrong. The default
+    /// never prunes.
+    fn lookahead<'a>(
+        &self,
+        ops: &[&'a Operation<Self::Input, Self::Output>],
+    ) -> Option<Box<dyn Lookahead<Self::State> + 'a>> {
+        let _ = ops;
+        None
+    }
+
     /// A short text for an operation (labels in reports and pictures).
     fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String {
         match output {
@@ -110,6 +132,30 @@ pub trait Model {
     /// A short text for a state.
     fn describe_state(&self, state: &Self::State) -> String {
         format!("{state:?}")
+    }
+}
+
+/// A model's pruning of the search in one partition (see [`Model::lookahead`]).
+/// Operations are named by their position in the partition.
+pub trait Lookahead<S> {
+    /// The search linearized `op`.
+    fn linearize(&mut self, op: usize);
+    /// The search took `op` back; calls undo [`Lookahead::linearize`] in stack order.
+    fn unlinearize(&mut self, op: usize);
+    /// An operation not linearized yet that can take effect in no state reachable from
+    /// `state` by operations not linearized yet, so that the branch is dead (the search
+    /// places every operation of the partition, a pending one possibly last); `None`
+    /// when no such operation is known.
+    fn blocked(&mut self, state: &S) -> Option<usize>;
+
+    /// Whether `state` still makes a difference: `false` promises that every state
+    /// for which this answers `false`, after the same linearized operations, can be
+    /// completed to a linearization exactly when `state` can, so that the search's
+    /// cache treats them as one (e.g. values that no remaining read can ever observe,
+    /// reached by different orders of the same writes). The default: always.
+    fn state_matters(&mut self, state: &S) -> bool {
+        let _ = state;
+        true
     }
 }
 
@@ -281,8 +327,18 @@ struct DeadEnd<S> {
     prefix: Vec<usize>,
     state: S,
     stuck: usize,
+    /// Whether the lookahead found `stuck` unable to take effect after the prefix
+    /// (rather than the search reaching its response).
+    blocked: bool,
 }
 
+/// Searches one partition with the model's lookahead. A violation found with it is
+/// explained by the search without it when that one finishes within a bounded number
+/// of steps (ten times the first search's, and at least 100,000): the lookahead refutes
+/// a branch as soon as some read becomes impossible, so its longest prefix is short and
+/// its stuck operation may not be the one to blame, whereas the plain search reports
+/// where the history stops being linearizable. Both verdicts are the same, as the
+/// lookahead prunes only dead branches.
 fn check_partition<M: Model>(
     model: &M,
     all: &[Operation<M::Input, M::Output>],
@@ -290,9 +346,34 @@ fn check_partition<M: Model>(
     deadline: Instant,
 ) -> Search {
     let ops: Vec<&Operation<M::Input, M::Output>> = part.ops.iter().map(|&i| &all[i]).collect();
+    let Some(lookahead) = model.lookahead(&ops) else {
+        return search(model, &ops, part, deadline, None, u64::MAX).0;
+    };
+    match search(model, &ops, part, deadline, Some(lookahead), u64::MAX) {
+        (Search::Illegal(pruned), steps) => {
+            let limit = steps.saturating_mul(10).max(100_000);
+            match search(model, &ops, part, deadline, None, limit).0 {
+                Search::Illegal(plain) => Search::Illegal(plain),
+                _ => Search::Illegal(pruned),
+            }
+        }
+        (other, _) => other,
+    }
+}
+
+/// The search itself, pruned by `lookahead` if given; gives up after `max_steps` steps
+/// or at `deadline`. Returns the verdict and the steps taken.
+fn search<M: Model>(
+    model: &M,
+    ops: &[&Operation<M::Input, M::Output>],
+    part: &Partition,
+    deadline: Instant,
+    mut lookahead: Option<Box<dyn Lookahead<M::State> + '_>>,
+    max_steps: u64,
+) -> (Search, u64) {
     let n = ops.len();
     if n == 0 {
-        return Search::Linearizable;
+        return (Search::Linearizable, 0);
     }
     // Events sorted by time; node 0 is the list's head sentinel, node 2n+1 its tail.
     let mut events: Vec<(u64, bool, usize)> = Vec::with_capacity(2 * n);
@@ -364,6 +445,17 @@ fn check_partition<M: Model>(
     // linearized so far.
     let mut stack: Vec<(usize, M::State, bool)> = Vec::new();
     let mut best: Option<DeadEnd<M::State>> = None;
+    // Which dead end explains the violation best. Without a lookahead, the longest
+    // prefix: where the history stops being linearizable. With one, a branch dies as
+    // soon as some operation can no longer take effect, so prefixes stay short and the
+    // one to blame is rather the latest operation found stuck (then the longest prefix).
+    let pruned = lookahead.is_some();
+    let better = |stuck: usize, len: usize, best: &Option<DeadEnd<M::State>>| match best {
+        None => true,
+        Some(b) if pruned => (ops[stuck].ret, len) > (ops[b.stuck].ret, b.prefix.len()),
+        Some(b) => len > b.prefix.len(),
+    };
+    let mut deepest = 0;
     // Candidates (the calls before the first response in the list) are tried in two
     // passes: completed operations first, then pending ones. A pending operation may be
     // placed anywhere after its call, so trying it first, at every step, sends the
@@ -376,9 +468,8 @@ fn check_partition<M: Model>(
     let mut steps: u64 = 0;
     while nodes[head].next != tail {
         steps += 1;
-        if steps.is_multiple_of(4096) && Instant::now() >= deadline {
-            let depth = best.map(|b| b.prefix.len()).unwrap_or(stack.len());
-            return Search::OutOfTime { depth };
+        if steps > max_steps || (steps.is_multiple_of(4096) && Instant::now() >= deadline) {
+            return (Search::OutOfTime { depth: deepest }, steps);
         }
         let node = nodes[entry];
         if node.is_call {
@@ -389,13 +480,49 @@ fn check_partition<M: Model>(
             let op = ops[node.op];
             if let Some(next) = model.step(&state, &op.input, op.output.as_ref()) {
                 linearized.set(node.op);
-                if cache.insert(fingerprint(&linearized, &next)) {
-                    // A configuration not seen before: linearize the operation here.
+                let key = match lookahead.as_mut() {
+                    Some(l) => {
+                        l.linearize(node.op);
+                        if l.state_matters(&next) {
+                            fingerprint(&linearized, &next)
+                        } else {
+                            fingerprint(&linearized, &())
+                        }
+                    }
+                    None => fingerprint(&linearized, &next),
+                };
+                // A configuration not seen before (a dead one stays in the cache too: it
+                // is as dead the next time).
+                let fresh = cache.insert(key);
+                let blocked = match lookahead.as_mut() {
+                    Some(l) if fresh => l.blocked(&next),
+                    _ => None,
+                };
+                if fresh && blocked.is_none() {
+                    // Linearize the operation here.
                     stack.push((entry, std::mem::replace(&mut state, next), late));
+                    deepest = deepest.max(stack.len());
                     lift(&mut nodes, entry);
                     entry = nodes[head].next;
                     late = false;
                     continue;
+                }
+                if let Some(l) = lookahead.as_mut() {
+                    l.unlinearize(node.op);
+                }
+                if let Some(stuck) = blocked {
+                    // Dead: `stuck` can never take effect after this prefix.
+                    if better(stuck, stack.len() + 1, &best) {
+                        let mut prefix: Vec<usize> =
+                            stack.iter().map(|&(c, _, _)| nodes[c].op).collect();
+                        prefix.push(node.op);
+                        best = Some(DeadEnd {
+                            prefix,
+                            state: next,
+                            stuck,
+                            blocked: true,
+                        });
+                    }
                 }
                 linearized.clear(node.op);
             }
@@ -406,25 +533,29 @@ fn check_partition<M: Model>(
             entry = nodes[head].next;
         } else {
             // A response: its operation had to be linearized by now and was not.
-            if best.as_ref().is_none_or(|b| stack.len() > b.prefix.len()) {
+            if better(node.op, stack.len(), &best) {
                 best = Some(DeadEnd {
                     prefix: stack.iter().map(|&(c, _, _)| nodes[c].op).collect(),
                     state: state.clone(),
                     stuck: node.op,
+                    blocked: false,
                 });
             }
             let Some((call, before, was_late)) = stack.pop() else {
                 let dead = best.expect("recorded just above");
-                return Search::Illegal(violation(model, &ops, part, dead));
+                return (Search::Illegal(violation(model, ops, part, dead)), steps);
             };
             state = before;
             linearized.clear(nodes[call].op);
+            if let Some(l) = lookahead.as_mut() {
+                l.unlinearize(nodes[call].op);
+            }
             unlift(&mut nodes, call);
             entry = nodes[call].next;
             late = was_late;
         }
     }
-    Search::Linearizable
+    (Search::Linearizable, steps)
 }
 
 /// Describes a dead end in terms of the whole history.
@@ -437,10 +568,20 @@ fn violation<M: Model>(
     let in_prefix: HashSet<usize> = dead.prefix.iter().copied().collect();
     let stuck_ret = ops[dead.stuck].ret;
     // The operations that could have come next: called before the stuck one returned
-    // and not in the prefix.
-    let mut candidates: Vec<usize> = (0..ops.len())
-        .filter(|i| !in_prefix.contains(i) && ops[*i].call <= stuck_ret)
-        .collect();
+    // and not in the prefix. When the lookahead found the dead end: the operation
+    // placed last, and the one it left unable to take effect.
+    let mut candidates: Vec<usize> = if dead.blocked {
+        dead.prefix
+            .last()
+            .into_iter()
+            .copied()
+            .chain([dead.stuck])
+            .collect()
+    } else {
+        (0..ops.len())
+            .filter(|i| !in_prefix.contains(i) && ops[*i].call <= stuck_ret)
+            .collect()
+    };
     candidates.sort_by_key(|&i| (ops[i].call, i));
     let describe = |i: usize| {
         let op = ops[i];
@@ -458,10 +599,27 @@ fn violation<M: Model>(
         .skip(dead.prefix.len().saturating_sub(5))
         .map(|&i| describe(i))
         .collect();
+    let why = if dead.blocked {
+        format!(
+            "{} can no longer take effect, whatever the operations left do (and every \
+             other order of the operations before it fails too)",
+            describe(dead.stuck)
+        )
+    } else {
+        format!(
+            "{} returned before it could take effect; no order of the operations \
+             concurrent with it fits: {}",
+            describe(dead.stuck),
+            candidates
+                .iter()
+                .map(|&i| describe(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let explanation = format!(
         "in {}: after a linearizable prefix of {} of {} operations (last: {}) the state is \
-         {}, and {} returned before it could take effect; no order of the operations \
-         concurrent with it fits: {}",
+         {}, and {why}",
         part.label,
         dead.prefix.len(),
         ops.len(),
@@ -471,12 +629,6 @@ fn violation<M: Model>(
             tail.join(", ")
         },
         model.describe_state(&dead.state),
-        describe(dead.stuck),
-        candidates
-            .iter()
-            .map(|&i| describe(i))
-            .collect::<Vec<_>>()
-            .join(", ")
     );
     Violation {
         partition: part.label.clone(),

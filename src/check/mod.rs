@@ -16,7 +16,9 @@ pub mod linearizability;
 pub use history::{History, OpHandle};
 pub use history_html::{render_html, write_html};
 pub use kv_model::{KvInput, KvModel, KvOutput};
-pub use linearizability::{check, CheckResult, Model, Operation, Partition, Violation, PENDING};
+pub use linearizability::{
+    check, CheckResult, Lookahead, Model, Operation, Partition, Violation, PENDING,
+};
 
 /// A history of key/value operations, as recorded by `kv::Client::record_into`.
 pub type KvHistory = History<KvInput, KvOutput>;
