@@ -21,6 +21,10 @@
 //! `ClientMux` (one router address), each with one call outstanding. With `--per-call
 //! N`, a call is N requests sent together, and the client waits for all N.
 
+#[path = "common/args.rs"]
+mod args;
+use args::value;
+
 use std::time::{Duration, Instant};
 
 use raftsim::client::ClientMux;
@@ -140,15 +144,6 @@ fn main() {
             }
         }
     }
-}
-
-fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    let i = args.iter().position(|a| a == name)?;
-    let v = args.get(i + 1)?;
-    Some(
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name}: cannot parse {v:?}")),
-    )
 }
 
 fn list(args: &[String], name: &str) -> Option<Vec<usize>> {

@@ -27,6 +27,10 @@
 //! Prints each line's min / median / mean / p90 / p99 / max beside the paper's, and
 //! writes the CDFs as an SVG (path printed).
 
+#[path = "common/args.rs"]
+mod args;
+use args::value;
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -137,15 +141,6 @@ fn parse_range(r: &str) -> (u64, u64) {
         .split_once('-')
         .unwrap_or_else(|| panic!("expected LO-HI, got {r:?}"));
     (lo.parse().expect("LO in µs"), hi.parse().expect("HI in µs"))
-}
-
-fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    let i = args.iter().position(|a| a == name)?;
-    let v = args.get(i + 1)?;
-    Some(
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name}: cannot parse {v:?}")),
-    )
 }
 
 fn ms(d: Duration) -> f64 {

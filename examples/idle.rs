@@ -13,6 +13,10 @@
 //! core. Clusters use the default `Config` (paper timeouts, trace on, safety checks on)
 //! for idle CPU, and the trace and checks off for throughput and memory.
 
+#[path = "common/args.rs"]
+mod args;
+use args::value;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -68,15 +72,6 @@ fn main() {
             println!("{label:>22} {:>8} {:>10} {:>10}", out[0], out[1], out[2]);
         }
     }
-}
-
-fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
-    let i = args.iter().position(|a| a == name)?;
-    let v = args.get(i + 1)?;
-    Some(
-        v.parse()
-            .unwrap_or_else(|_| panic!("{name}: cannot parse {v:?}")),
-    )
 }
 
 /// Runs this program again with `--child args` and returns the words it printed.

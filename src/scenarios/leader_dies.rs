@@ -12,14 +12,14 @@
 //!   applied it, because it never committed: a leader applies only what a majority
 //!   stores (`maybe_commit`, `src/raft/replication.rs`).
 
-use crate::event::{Event, EventKind};
+use crate::event::Event;
 use crate::safety::Violation;
 use crate::types::{Index, NodeId};
 use crate::Cluster;
 
 use super::{
-    applied, ballots, commit_on, elect, scripted_config, wait_status, Ballot, Rec, Result,
-    ScenarioError,
+    applied, ballots, commit_on, elect, scripted_config, truncations, wait_status, Ballot, Rec,
+    Result, ScenarioError,
 };
 
 /// The leader that dies.
@@ -110,13 +110,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         .copied()
         .filter(|&n| applied[n].iter().any(|c| c == "x"))
         .collect();
-    let truncated = events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::Truncated { from, to, .. } => Some((e.node?, from, to)),
-            _ => None,
-        })
-        .collect();
+    let truncated = truncations(&events);
     Ok(Outcome {
         x_index,
         old_leader_commit,

@@ -34,7 +34,7 @@ use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::event::{Event, EventKind, VoteRefusal};
 use crate::state_machine::{Recorder, StateMachine};
-use crate::types::{NodeId, Term};
+use crate::types::{Index, NodeId, Term};
 
 /// The state machine of the scenarios: it records every applied command.
 pub type Rec = Recorder<String>;
@@ -199,6 +199,17 @@ pub fn applied(cluster: &Cluster<Rec>, id: NodeId) -> Vec<String> {
             sm.applied.iter().map(|(_, c)| c.clone()).collect()
         })
         .unwrap_or_default()
+}
+
+/// Every deletion of log entries in `events`: (node, first index, last index).
+pub fn truncations(events: &[Event]) -> Vec<(NodeId, Index, Index)> {
+    events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Truncated { from, to, .. } => Some((e.node?, from, to)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Where an example should write its timeline: `--timeline PATH` on the command line,

@@ -18,8 +18,8 @@ use crate::types::{Index, NodeId, Role, Term};
 use crate::{Cluster, Config};
 
 use super::{
-    applied, commit_on, elect, narrate, scripted_config, wait_status, Rec, Result, ScenarioError,
-    WAIT,
+    applied, commit_on, elect, narrate, scripted_config, truncations, wait_status, Rec, Result,
+    ScenarioError, WAIT,
 };
 
 /// What to run.
@@ -237,13 +237,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         }
         None => return Err(err("no step-down in the trace", &cluster)),
     };
-    let truncated = events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::Truncated { from, to, .. } => Some((e.node?, from, to)),
-            _ => None,
-        })
-        .collect();
+    let truncated = truncations(&events);
     Ok(Outcome {
         old_leader: old,
         old_term,

@@ -15,14 +15,14 @@
 //! answers that its log matches up to that index. With the rule broken, that answer is
 //! wrong, and the stale leader counts it towards committing its index 2.)
 
-use crate::event::{Event, EventKind};
+use crate::event::Event;
 use crate::safety::Violation;
 use crate::types::{Index, NodeId, Role};
 use crate::{Cluster, Config};
 
 use super::{
-    applied, ballots, commit_on, elect, scripted_config, wait_status, wait_trace, Ballot, Rec,
-    Result, ScenarioError, WAIT,
+    applied, ballots, commit_on, elect, scripted_config, truncations, wait_status, wait_trace,
+    Ballot, Rec, Result, ScenarioError, WAIT,
 };
 
 /// The server that misses the committed entries.
@@ -91,13 +91,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         })?;
     }
     let events = cluster.trace();
-    let truncated = events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::Truncated { from, to, .. } => Some((e.node?, from, to)),
-            _ => None,
-        })
-        .collect();
+    let truncated = truncations(&events);
     Ok(Outcome {
         stale_won,
         ballots: ballots(&events, term),
