@@ -18,16 +18,9 @@ const D: NodeId = 4;
 const E: NodeId = 5;
 const F: NodeId = 6;
 
-/// Figure 7: the log terms of the leader (node 0) and of followers (a)..(f) (nodes 1..6).
-const FIGURE_7: [&[Term]; 7] = [
-    &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6],
-    &[1, 1, 1, 4, 4, 5, 5, 6, 6],
-    &[1, 1, 1, 4],
-    &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6],
-    &[1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7],
-    &[1, 1, 1, 4, 4, 4, 4],
-    &[1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3],
-];
+/// Figure 7: the log terms of the leader (node 0) and of followers (a)..(f) (nodes 1..6),
+/// the same logs the `figure7` scenario starts its threads from.
+use raftsim::scenarios::figure7::LOGS as FIGURE_7;
 
 /// Figure 7 as it stands when the leader of term 8 has just come to power: every server
 /// in term 8. Each scenario gets a fresh copy, so its election runs in term 9, a term in
