@@ -5,6 +5,8 @@
 //!     cargo run --release --example figure16 -- --trials 100 --lines 150-300,12-24
 //!     cargo run --release --example figure16 -- --parallel 4 --out /tmp/figure16.svg
 //!     cargo run --release --example figure16 -- --delay-us 6000-9000 --storage-us 0
+//!     cargo run --release --example figure16 -- --lines 150-300 --trials 200 --prevote \
+//!         --delay-us 0-0 --storage-us 0          # failover with raftsim's default Config
 //!
 //! Setup as in the paper (§9.3): 5 nodes, a broadcast time of about 15 ms, the
 //! heartbeat half the minimum election timeout. Where those 15 ms come from matters: by
@@ -14,7 +16,7 @@
 //! 6 + 1.5 + 6 + 1.5 ms. `--delay-us 6000-9000 --storage-us 0` puts all of it on the wire
 //! instead: candidates then learn of each other only 6-9 ms after they start, and with
 //! narrow timeout ranges the votes split far more often than in the paper.
-//! PreVote and CheckQuorum are off, as the paper
+//! PreVote and CheckQuorum are off (`--prevote` turns them on), as the paper
 //! had neither (both are on by default in raftsim). Each trial waits until every node
 //! follows the leader, sleeps a uniformly random part of a heartbeat interval (so the
 //! crash falls at a uniformly random moment of it), crashes the leader, and measures from
@@ -65,15 +67,17 @@ fn main() {
             .map(|r| parse_range(&r))
             .unwrap_or((1000, 2000)),
         storage: Duration::from_micros(value(&args, "--storage-us").unwrap_or(6000)),
+        extensions: args.iter().any(|a| a == "--prevote"),
     };
     let wanted: Option<Vec<String>> =
         value::<String>(&args, "--lines").map(|s| s.split(',').map(str::to_string).collect());
     println!(
         "Figure 16: 5 nodes, one-way delay {:.1}-{:.1} ms, storage write {:.1} ms, heartbeat = min timeout / 2, \
-         PreVote off, CheckQuorum off, {parallel} clusters at once",
+         PreVote and CheckQuorum {}, {parallel} clusters at once",
         setup.delay.0 as f64 / 1000.0,
         setup.delay.1 as f64 / 1000.0,
-        ms(setup.storage)
+        ms(setup.storage),
+        if setup.extensions { "on" } else { "off" }
     );
     println!("time without a leader, from the leader's crash to a node accepting the new leader's first heartbeat (ms):");
     println!(
@@ -134,6 +138,8 @@ fn main() {
 struct Setup {
     delay: (u64, u64),
     storage: Duration,
+    /// `--prevote`: PreVote and CheckQuorum on, as in raftsim's default `Config`.
+    extensions: bool,
 }
 
 fn parse_range(r: &str) -> (u64, u64) {
@@ -159,8 +165,8 @@ fn run_line(lo: u64, hi: u64, trials: usize, parallel: usize, setup: Setup) -> V
                     election_timeout_min: Duration::from_millis(lo),
                     election_timeout_max: Duration::from_millis(hi),
                     heartbeat_interval: Duration::from_millis(lo / 2),
-                    pre_vote: false,
-                    check_quorum: false,
+                    pre_vote: setup.extensions,
+                    check_quorum: setup.extensions,
                     net: NetConfig {
                         delay_min: Duration::from_micros(setup.delay.0),
                         delay_max: Duration::from_micros(setup.delay.1),
