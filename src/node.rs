@@ -407,10 +407,13 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             }
             Wire::ClientRequest { id, command, .. } => match self.core.propose(command) {
                 Ok((index, term)) => {
-                    debug_assert!(
-                        self.pending.back().is_none_or(|&(last, _)| last < index),
-                        "pending writes out of index order"
-                    );
+                    // Writes waiting at this index or later were proposed in an earlier
+                    // term and overwritten since (leadership lost and regained within
+                    // one batch of messages): their outcome is unknown to us.
+                    while self.pending.back().is_some_and(|&(last, _)| last >= index) {
+                        let (_, stale) = self.pending.pop_back().expect("checked");
+                        self.reply_not_leader(stale);
+                    }
                     let waiting = Pending {
                         client: p.from,
                         id,

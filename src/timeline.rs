@@ -71,8 +71,9 @@ pub fn write_html(path: impl AsRef<Path>, events: &[Event], title: &str) -> std:
     std::fs::write(path, render_html(events, title))
 }
 
-/// Escapes text for HTML and SVG, attribute values included.
-fn esc(s: &str) -> String {
+/// Escapes text for HTML and SVG, attribute values included (also used by
+/// `check::history_html`).
+pub(crate) fn esc(s: &str) -> String {
     let s = s
         .replace('&', "&amp;")
         .replace('<', "&lt;")

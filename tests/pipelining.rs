@@ -66,16 +66,7 @@ fn out_of_order_acknowledgements_only_move_match_index_forward() {
     }
     assert_eq!(seen, vec![5, 5, 5, 5], "matchIndex never moves back");
     assert!(net.node(0).progress()[&1].inflight.is_empty());
-    // Node 2 lost its pipelined batches to the isolation; the leader re-sends them
-    // after a heartbeat interval without an acknowledgement (the second tick).
-    net.recover();
-    for _ in 0..2 {
-        net.tick_heartbeat(0);
-        net.deliver_all();
-    }
-    for id in 0..3 {
-        assert_eq!(net.applied_commands(id), vec![10, 11, 12, 13], "n{id}");
-    }
+    recover_and_converge(&mut net, &[10, 11, 12, 13]);
 }
 
 /// The first of four pipelined batches is lost: the follower rejects the three after
@@ -123,16 +114,7 @@ fn a_rejected_pipelined_batch_falls_back_to_probing_once_and_recovers() {
     let p = net.node(0).progress()[&1].clone();
     assert_eq!((p.state, p.match_index), (ProgressState::Replicate, 5));
     assert_eq!(net.node(0).commit_index(), 5);
-    // Node 2 lost its pipelined batches to the isolation; the leader re-sends them
-    // after a heartbeat interval without an acknowledgement (the second tick).
-    net.recover();
-    for _ in 0..2 {
-        net.tick_heartbeat(0);
-        net.deliver_all();
-    }
-    for id in 0..3 {
-        assert_eq!(net.applied_commands(id), vec![20, 21, 22, 23], "n{id}");
-    }
+    recover_and_converge(&mut net, &[20, 21, 22, 23]);
 }
 
 /// Many clients write at once through a lossy (10%), duplicating and reordering (2-30
@@ -280,4 +262,18 @@ fn concurrent_writes_through_a_lossy_reordering_network_stay_safe() {
         acked.len(),
         applied[0].len()
     );
+}
+
+/// Heals the network and lets leader n0 run two heartbeat intervals: it re-sends the
+/// pipelined batches that were lost after a heartbeat interval without an
+/// acknowledgement (the second tick). Then every node applied exactly `expected`.
+fn recover_and_converge(net: &mut CoreNet, expected: &[u64]) {
+    net.recover();
+    for _ in 0..2 {
+        net.tick_heartbeat(0);
+        net.deliver_all();
+    }
+    for id in 0..3 {
+        assert_eq!(net.applied_commands(id), expected, "n{id}");
+    }
 }

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::linearizability::{fmt_time, CheckResult, Model, Operation, PENDING};
+use crate::timeline::esc;
 
 /// Width of one step of the compressed time axis, in pixels: the most, for a short
 /// history, and the least, for a long one (which then scrolls).
@@ -110,13 +111,13 @@ pub fn render_html<M: Model>(
         ops.len(),
         clients.len(),
         pending,
-        escape(&result.to_string()),
+        esc(&result.to_string()),
     );
     for p in partitions.iter().take(MAX_PARTITIONS) {
         let _ = write!(
             html,
             "<div class=\"part\">{} — {} operations</div>\n<div class=\"scroll\">",
-            escape(&p.label),
+            esc(&p.label),
             p.ops.len()
         );
         html.push_str(&partition_svg(model, ops, &p.ops, &marks));
@@ -234,7 +235,7 @@ fn partition_svg<M: Model>(
             "<g><title>{} (client {}, {} .. {}{})</title>\
              <rect x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" rx=\"3\" \
              fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{stroke_width}\"{dash}/>",
-            escape(&text),
+            esc(&text),
             op.client,
             fmt_time(op.call),
             fmt_time(op.ret),
@@ -264,19 +265,11 @@ fn partition_svg<M: Model>(
                 "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
                 x0 + 3.0,
                 y + (LANE - 8.0) / 2.0 + 4.0,
-                escape(&shown)
+                esc(&shown)
             );
         }
         svg.push_str("</g>");
     }
     svg.push_str("</svg>");
     svg
-}
-
-/// Escapes text for HTML and SVG.
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

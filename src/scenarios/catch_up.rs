@@ -86,8 +86,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         fast_backtracking: opts.fast_backtracking,
         ..scripted_config(opts.seed)
     };
-    let cluster: Cluster<Rec> =
-        Cluster::try_with_config(5, config).map_err(|e| ScenarioError(e.to_string()))?;
+    let cluster: Cluster<Rec> = Cluster::try_with_config(5, config)?;
     let all: Vec<NodeId> = (0..5).collect();
     let rest: Vec<NodeId> = (1..5).collect();
     elect(&cluster, LAGGARD)?;

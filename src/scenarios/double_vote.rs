@@ -66,8 +66,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         },
         ..scripted_config(opts.seed)
     };
-    let cluster: Cluster<Rec> =
-        Cluster::try_with_config(3, config).map_err(|e| ScenarioError(e.to_string()))?;
+    let cluster: Cluster<Rec> = Cluster::try_with_config(3, config)?;
     cluster.partition(&[&[0, 2], &[1]]);
     cluster.fire_election_timeout(0);
     wait_status(&cluster, "n0 to win term 1", |st| {

@@ -98,8 +98,7 @@ pub fn persisted() -> Vec<Persisted<String, <Rec as crate::StateMachine>::Snapsh
 /// candidate's election timer and waits until all six live servers answered.
 pub fn run(opts: &Opts) -> Result<Outcome> {
     let candidate = node_of(opts.candidate);
-    let cluster: Cluster<Rec> = Cluster::try_with_state(scripted_config(opts.seed), persisted())
-        .map_err(|e| super::ScenarioError(e.to_string()))?;
+    let cluster: Cluster<Rec> = Cluster::try_with_state(scripted_config(opts.seed), persisted())?;
     cluster.crash(LEADER);
     cluster.fire_election_timeout(candidate);
     let term = 9;

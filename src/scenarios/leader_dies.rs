@@ -74,8 +74,7 @@ pub struct Outcome {
 
 /// Runs the crash and the election, restarts the old leader, and compares the logs.
 pub fn run(opts: &Opts) -> Result<Outcome> {
-    let cluster: Cluster<Rec> = Cluster::try_with_config(5, scripted_config(opts.seed))
-        .map_err(|e| ScenarioError(e.to_string()))?;
+    let cluster: Cluster<Rec> = Cluster::try_with_config(5, scripted_config(opts.seed))?;
     let all: Vec<NodeId> = (0..5).collect();
     elect(&cluster, OLD_LEADER)?;
     commit_on(&cluster, OLD_LEADER, "a", &all)?;

@@ -55,6 +55,12 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+impl From<crate::error::Error> for ScenarioError {
+    fn from(e: crate::error::Error) -> Self {
+        ScenarioError(e.to_string())
+    }
+}
+
 /// What a scenario's `run` returns.
 pub type Result<T> = std::result::Result<T, ScenarioError>;
 

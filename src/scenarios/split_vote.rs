@@ -71,8 +71,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         check_quorum: false,
         ..Config::default()
     };
-    let cluster: Cluster<Rec> =
-        Cluster::try_with_config(4, config).map_err(|e| ScenarioError(e.to_string()))?;
+    let cluster: Cluster<Rec> = Cluster::try_with_config(4, config)?;
     cluster.partition(&[&[0, 2], &[1, 3]]);
     // Both time out "together": well before any timer (150 ms at least) fires by itself.
     cluster.fire_election_timeout(0);

@@ -83,8 +83,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
     } else {
         scripted_config(opts.seed)
     };
-    let cluster: Cluster<Rec> =
-        Cluster::try_with_config(5, config).map_err(|e| ScenarioError(e.to_string()))?;
+    let cluster: Cluster<Rec> = Cluster::try_with_config(5, config)?;
     let old = if opts.check_quorum {
         cluster
             .wait_for_leader(WAIT)

@@ -22,7 +22,7 @@ use crate::{Cluster, Config};
 
 use super::{
     applied, ballots, commit_on, elect, scripted_config, truncations, wait_status, wait_trace,
-    Ballot, Rec, Result, ScenarioError, WAIT,
+    Ballot, Rec, Result, WAIT,
 };
 
 /// The server that misses the committed entries.
@@ -62,8 +62,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         unsafe_skip_election_restriction: opts.unsafe_skip,
         ..scripted_config(opts.seed)
     };
-    let cluster: Cluster<Rec> =
-        Cluster::try_with_config(5, config).map_err(|e| ScenarioError(e.to_string()))?;
+    let cluster: Cluster<Rec> = Cluster::try_with_config(5, config)?;
     elect(&cluster, 0)?;
     wait_status(&cluster, "everyone to apply the first no-op", |st| {
         st.iter().all(|s| s.last_applied >= 1)
