@@ -7,6 +7,7 @@
 //!     cargo run --release --example bench -- --workloads echo,noop,put,get
 //!     cargo run --release --example bench -- --snapshot 10000   # compact every 10k entries
 //!     cargo run --release --example bench -- --runs 3     # each cell 3 times, medians printed
+//!     cargo run --release --example bench -- --busy-poll-us 0   # park at once (no polling)
 //!
 //! Workloads, each through the real router thread with the trace and live safety checks
 //! off:
@@ -55,12 +56,15 @@ fn main() {
         .collect();
     let snapshot: Option<u64> = value(&args, "--snapshot");
     let repeat: usize = value(&args, "--runs").unwrap_or(1).max(1);
+    let busy_poll = value::<u64>(&args, "--busy-poll-us")
+        .map_or(Config::default().busy_poll, Duration::from_micros);
     let dur = Duration::from_secs_f64(secs);
     println!(
-        "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call; latency is per call; \
-         median of {repeat} run{}",
+        "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call, busy poll {} µs; \
+         latency is per call; median of {repeat} run{}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         if per_call == 1 { "y" } else { "ies" },
+        busy_poll.as_micros(),
         if repeat == 1 { "" } else { "s" },
     );
     println!(
@@ -79,44 +83,36 @@ fn main() {
         for &c in &clients {
             let mut echo_rate = None;
             for w in &workloads {
+                let cell = Cell {
+                    nodes: n,
+                    clients: c,
+                    per_call,
+                    dur,
+                    snapshot,
+                    busy_poll,
+                };
                 let runs: Vec<Stats> = (0..repeat)
                     .map(|_| match w.as_str() {
                         "echo" => {
-                            let mut t = EchoCluster::start(n);
+                            let mut t = EchoCluster::start_with(n, busy_poll);
                             drive(&mut t, c, per_call, dur)
                         }
-                        "noop" => run_raft::<Noop>(n, c, per_call, dur, snapshot, false, |_, _| ()),
-                        "put" => run_raft::<KvStore>(
-                            n,
-                            c,
-                            per_call,
-                            dur,
-                            snapshot,
-                            false,
-                            |client, seq| Request {
-                                client,
-                                seq,
-                                op: Op::Put {
-                                    key: format!("k{}", client % 64),
-                                    value: "v".into(),
-                                },
+                        "noop" => run_raft::<Noop>(&cell, false, |_, _| ()),
+                        "put" => run_raft::<KvStore>(&cell, false, |client, seq| Request {
+                            client,
+                            seq,
+                            op: Op::Put {
+                                key: format!("k{}", client % 64),
+                                value: "v".into(),
                             },
-                        ),
-                        "get" => run_raft::<KvStore>(
-                            n,
-                            c,
-                            per_call,
-                            dur,
-                            snapshot,
-                            true,
-                            |client, seq| Request {
-                                client,
-                                seq,
-                                op: Op::Get {
-                                    key: format!("k{}", client % 64),
-                                },
+                        }),
+                        "get" => run_raft::<KvStore>(&cell, true, |client, seq| Request {
+                            client,
+                            seq,
+                            op: Op::Get {
+                                key: format!("k{}", client % 64),
                             },
-                        ),
+                        }),
                         other => panic!("unknown workload {other:?} (echo, noop, put, get)"),
                     })
                     .collect();
@@ -198,24 +194,31 @@ impl<S: StateMachine, F: Fn(u64, u64) -> S::Command> Target for RaftTarget<S, F>
     }
 }
 
-fn run_raft<S: StateMachine + Default>(
+/// One cell of the table.
+struct Cell {
     nodes: usize,
     clients: usize,
     per_call: usize,
     dur: Duration,
-    snapshot_threshold: Option<u64>,
+    snapshot: Option<u64>,
+    busy_poll: Duration,
+}
+
+fn run_raft<S: StateMachine + Default>(
+    cell: &Cell,
     read_only: bool,
     make: impl Fn(u64, u64) -> S::Command,
 ) -> Stats {
     let config = Config {
         seed: Some(42),
-        snapshot_threshold,
+        snapshot_threshold: cell.snapshot,
+        busy_poll: cell.busy_poll,
         trace: false,
         trace_messages: false,
         check_safety: false,
         ..Config::default()
     };
-    let cluster: Cluster<S> = Cluster::with_config(nodes, config);
+    let cluster: Cluster<S> = Cluster::with_config(cell.nodes, config);
     cluster
         .wait_for_leader(Duration::from_secs(10))
         .expect("a leader");
@@ -224,7 +227,7 @@ fn run_raft<S: StateMachine + Default>(
         make,
         read_only,
     };
-    drive(&mut t, clients, per_call, dur)
+    drive(&mut t, cell.clients, cell.per_call, cell.dur)
 }
 
 /// Throughput in requests per second and per-call latency percentiles.

@@ -32,11 +32,16 @@ fn main() {
     let secs: f64 = value(&args, "--secs").unwrap_or(0.0);
     if matches!(mode, "all" | "idle") {
         let secs = if secs > 0.0 { secs } else { 10.0 };
+        let poll = Config::default().busy_poll.as_micros().to_string();
         println!("== Idle cluster: CPU over {secs} s as % of one core (default Config) ==");
-        println!("{:>5} {:>8} {:>10}", "nodes", "CPU %", "VmHWM MiB");
+        println!(
+            "{:>5} {:>8} {:>10} {:>24}",
+            "nodes", "CPU %", "VmHWM MiB", "CPU % with busy_poll 0"
+        );
         for n in [5, 51] {
-            let out = spawn(&["idle", &n.to_string(), &secs.to_string()]);
-            println!("{n:>5} {:>8} {:>10}", out[0], out[1]);
+            let out = spawn(&["idle", &n.to_string(), &secs.to_string(), &poll]);
+            let off = spawn(&["idle", &n.to_string(), &secs.to_string(), "0"]);
+            println!("{n:>5} {:>8} {:>10} {:>24}", out[0], out[1], off[0]);
         }
     }
     if matches!(mode, "all" | "scale") {
@@ -97,7 +102,11 @@ fn child(args: &[String]) {
     let n = |i: usize| args[i].parse::<f64>().expect("a number");
     match args[0].as_str() {
         "idle" => {
-            let cluster: Cluster<Noop> = Cluster::with_config(n(1) as usize, Config::default());
+            let config = Config {
+                busy_poll: Duration::from_micros(n(3) as u64),
+                ..Config::default()
+            };
+            let cluster: Cluster<Noop> = Cluster::with_config(n(1) as usize, config);
             cluster
                 .wait_for_leader(Duration::from_secs(20))
                 .expect("a leader");

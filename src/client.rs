@@ -14,6 +14,7 @@ use crate::cluster::{ClientLink, Cluster};
 use crate::error::{Error, NotLeader};
 use crate::node::Wire;
 use crate::router::{Packet, CLIENT_ADDR_BASE};
+use crate::spin::Spin;
 use crate::state_machine::StateMachine;
 use crate::types::NodeId;
 
@@ -31,6 +32,7 @@ pub struct RawClient<S: StateMachine> {
     leader: Option<NodeId>,
     next_try: usize,
     attempt: u64,
+    spin: Spin,
 }
 
 impl<S: StateMachine + Default> Cluster<S> {
@@ -40,6 +42,7 @@ impl<S: StateMachine + Default> Cluster<S> {
         let link = self.connect_client(tx);
         RawClient {
             id: (link.addr - CLIENT_ADDR_BASE) as u64 + 1,
+            spin: Spin::new(link.busy_poll),
             timeout: Duration::from_secs(5),
             link,
             inbox: rx,
@@ -126,10 +129,20 @@ impl<S: StateMachine> RawClient<S> {
     }
 
     /// The reply to attempt `id`, ignoring late replies to earlier attempts.
-    fn await_reply(&self, id: u64, until: Instant) -> Option<Result<S::Output, NotLeader>> {
+    fn await_reply(&mut self, id: u64, until: Instant) -> Option<Result<S::Output, NotLeader>> {
         loop {
-            let wait = until.saturating_duration_since(Instant::now());
-            match self.inbox.recv_timeout(wait) {
+            let got = match self.spin.poll(|| self.inbox.try_recv().ok()) {
+                Some(p) => Ok(p),
+                None => {
+                    let parked = Instant::now();
+                    let got = self
+                        .inbox
+                        .recv_timeout(until.saturating_duration_since(parked));
+                    self.spin.woke(parked);
+                    got
+                }
+            };
+            match got {
                 Ok(Packet {
                     msg: Wire::ClientReply { id: got, result },
                     ..
@@ -159,14 +172,17 @@ pub struct ClientMux<S: StateMachine> {
     next_try: usize,
     /// Requests queued by `send`, handed to the router in one batch by `flush`.
     outbox: Vec<Packet<Wire<S>>>,
+    spin: Spin,
 }
 
 impl<S: StateMachine + Default> Cluster<S> {
     /// A new client multiplexer with its own router address.
     pub fn client_mux(&self) -> ClientMux<S> {
         let (tx, rx) = unbounded();
+        let link = self.connect_client(tx);
         ClientMux {
-            link: self.connect_client(tx),
+            spin: Spin::new(link.busy_poll),
+            link,
             inbox: rx,
             leader: None,
             next_try: 0,
@@ -213,8 +229,17 @@ impl<S: StateMachine> ClientMux<S> {
     /// `(id, result)`. A redirect updates the believed leader before it is returned.
     pub fn recv(&mut self, until: Instant) -> Option<(u64, Result<S::Output, NotLeader>)> {
         self.flush();
-        let wait = until.saturating_duration_since(Instant::now());
-        let p = self.inbox.recv_timeout(wait).ok()?;
+        let p = match self.spin.poll(|| self.inbox.try_recv().ok()) {
+            Some(p) => p,
+            None => {
+                let parked = Instant::now();
+                let got = self
+                    .inbox
+                    .recv_timeout(until.saturating_duration_since(parked));
+                self.spin.woke(parked);
+                got.ok()?
+            }
+        };
         self.take(p)
     }
 

@@ -115,7 +115,7 @@ impl<S: StateMachine + Default> Cluster<S> {
         let checker = config
             .check_safety
             .then(|| Arc::new(Mutex::new(SafetyChecker::new(trace.clone()))));
-        let router = RouterHandle::spawn(config.net.clone(), seed, trace.clone());
+        let router = RouterHandle::spawn(config.net.clone(), seed, trace.clone(), config.busy_poll);
         let cluster = Cluster {
             initial: Membership::new(0..nodes),
             config,
@@ -656,6 +656,7 @@ impl<S: StateMachine + Default> Cluster<S> {
             router: self.router.sender(),
             members: self.directory.clone(),
             trace: self.trace.clone(),
+            busy_poll: self.config.busy_poll,
         }
     }
 }
@@ -670,6 +671,8 @@ pub(crate) struct ClientLink<S: StateMachine> {
     pub members: Arc<Mutex<Vec<NodeId>>>,
     /// For log lines.
     pub trace: Arc<Trace>,
+    /// `Config::busy_poll`.
+    pub busy_poll: std::time::Duration,
 }
 
 impl<S: StateMachine> ClientLink<S> {

@@ -55,6 +55,12 @@ pub struct Config {
     /// every replicated batch pay it; heartbeats that change nothing do not — which is
     /// why the paper's 15 ms broadcast time (§9.3, Figure 16) is mostly disk, not wire.
     pub storage_latency: Duration,
+    /// How long a busy thread (node, router or client) polls its inbox before it parks
+    /// (src/spin.rs). A parked thread costs tens of microseconds to wake on a virtual
+    /// machine, several times per write; polling briefly while traffic flows saves that,
+    /// and a thread that has been resting parks at once, so an idle cluster does not
+    /// spin. Zero parks at once always (lowest CPU, several times the latency).
+    pub busy_poll: Duration,
     /// UNSAFE, for teaching: commit entries of earlier terms by counting replicas, which
     /// §5.4.2 and Figure 8 of the paper forbid. Committed entries can then be lost.
     pub unsafe_commit_previous_term_entries: bool,
@@ -85,6 +91,7 @@ impl Default for Config {
             trace_capacity: 1_000_000,
             check_safety: true,
             storage_latency: Duration::ZERO,
+            busy_poll: Duration::from_micros(100),
             unsafe_commit_previous_term_entries: false,
             unsafe_skip_election_restriction: false,
             unsafe_forget_vote_on_restart: false,

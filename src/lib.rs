@@ -28,6 +28,7 @@ pub mod raft;
 pub mod router;
 pub mod safety;
 pub mod scenarios;
+mod spin;
 pub mod state_machine;
 pub mod status;
 pub mod storage;

@@ -276,6 +276,7 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
 
     /// Runs until crashed (or the harness goes away).
     pub(crate) fn run(mut self, inbox: Receiver<Packet<Wire<S>>>, control: Receiver<Control<S>>) {
+        let mut spin = crate::spin::Spin::new(self.config.busy_poll);
         loop {
             let now = Instant::now();
             let deadline = match self.heartbeat_deadline {
@@ -283,24 +284,33 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
                 None => self.election_deadline,
             };
             let wait = deadline.saturating_duration_since(now);
-            select! {
-                recv(control) -> c => match c {
-                    Ok(Control::Crash) | Err(_) => return,
-                    Ok(c) => {
-                        self.set_now();
-                        self.handle_control(c)
-                    }
-                },
-                recv(inbox) -> p => match p {
-                    Ok(p) => {
-                        // One clock reading per wake-up, not per message: what follows
-                        // in the drain arrived within microseconds of it.
-                        self.set_now();
-                        self.handle_packet(p)
-                    }
-                    Err(_) => return,
-                },
-                default(wait) => {}
+            // Busy a moment ago: poll the inbox briefly instead of parking (src/spin.rs).
+            // A control message waits for the drain below, one spin at most.
+            if let Some(p) = spin.poll(|| inbox.try_recv().ok()) {
+                self.set_now();
+                self.handle_packet(p);
+            } else {
+                let parked = Instant::now();
+                select! {
+                    recv(control) -> c => match c {
+                        Ok(Control::Crash) | Err(_) => return,
+                        Ok(c) => {
+                            self.set_now();
+                            self.handle_control(c)
+                        }
+                    },
+                    recv(inbox) -> p => match p {
+                        Ok(p) => {
+                            // One clock reading per wake-up, not per message: what follows
+                            // in the drain arrived within microseconds of it.
+                            self.set_now();
+                            self.handle_packet(p)
+                        }
+                        Err(_) => return,
+                    },
+                    default(wait) => {}
+                }
+                spin.woke(parked);
             }
             // Drain what else is waiting, so bursts become one batch of work.
             for _ in 0..BATCH {

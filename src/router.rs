@@ -78,7 +78,7 @@ pub(crate) struct RouterHandle<M> {
 
 impl<M: Routable> RouterHandle<M> {
     /// Starts the router thread.
-    pub(crate) fn spawn(net: NetConfig, seed: u64, trace: Arc<Trace>) -> Self {
+    pub(crate) fn spawn(net: NetConfig, seed: u64, trace: Arc<Trace>, busy_poll: Duration) -> Self {
         let (tx, rx) = unbounded();
         let router = Router {
             rx,
@@ -91,6 +91,8 @@ impl<M: Routable> RouterHandle<M> {
             groups: None,
             queue: BinaryHeap::new(),
             seq: 0,
+            stopped: false,
+            busy_poll,
         };
         let join = std::thread::Builder::new()
             .name("raft-router".into())
@@ -171,11 +173,25 @@ struct Router<M> {
     groups: Option<HashMap<NodeId, usize>>,
     queue: BinaryHeap<Reverse<Scheduled<M>>>,
     seq: u64,
+    /// Set by `Control::Stop`: the thread ends.
+    stopped: bool,
+    /// `Config::busy_poll`.
+    busy_poll: Duration,
 }
 
 impl<M: Routable> Router<M> {
     fn run(mut self) {
+        let mut spin = crate::spin::Spin::new(self.busy_poll);
         loop {
+            if let Some(i) = spin.poll(|| self.rx.try_recv().ok()) {
+                self.handle(i);
+                if self.stopped {
+                    return;
+                }
+                self.deliver_due();
+                continue;
+            }
+            let parked = Instant::now();
             let input = match self.queue.peek() {
                 None => match self.rx.recv() {
                     Ok(i) => Some(i),
@@ -190,24 +206,30 @@ impl<M: Routable> Router<M> {
                     }
                 }
             };
-            match input {
-                Some(Input::Packet(p)) => self.route(p),
-                Some(Input::Batch(ps)) => {
-                    for p in ps {
-                        self.route(p);
-                    }
+            spin.woke(parked);
+            if let Some(i) = input {
+                self.handle(i);
+                if self.stopped {
+                    return;
                 }
-                Some(Input::Control(c, ack)) => {
-                    let stop = matches!(c, Control::Stop);
-                    self.apply_control(c);
-                    let _ = ack.send(());
-                    if stop {
-                        return;
-                    }
-                }
-                None => {}
             }
             self.deliver_due();
+        }
+    }
+
+    fn handle(&mut self, input: Input<M>) {
+        match input {
+            Input::Packet(p) => self.route(p),
+            Input::Batch(ps) => {
+                for p in ps {
+                    self.route(p);
+                }
+            }
+            Input::Control(c, ack) => {
+                self.stopped = matches!(c, Control::Stop);
+                self.apply_control(c);
+                let _ = ack.send(());
+            }
         }
     }
 

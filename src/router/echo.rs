@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 
 use super::{Control, Input, Packet, Routable, RouterHandle, CLIENT_ADDR_BASE};
 use crate::config::NetConfig;
+use crate::spin::Spin;
 use crate::trace::Trace;
 use crate::types::{NodeId, Term};
 
@@ -69,6 +70,7 @@ pub struct EchoCluster {
     tx: Sender<Input<EchoMsg>>,
     inbox: Receiver<Packet<EchoMsg>>,
     joins: Vec<JoinHandle<()>>,
+    spin: Spin,
 }
 
 /// The most inbox messages a node handles before it sends what they produced, as the
@@ -76,11 +78,18 @@ pub struct EchoCluster {
 const BATCH: usize = 512;
 
 impl EchoCluster {
-    /// Starts a router and `nodes` node threads (node 0 plays the leader).
+    /// Starts a router and `nodes` node threads (node 0 plays the leader), with the
+    /// default `Config::busy_poll`.
     pub fn start(nodes: usize) -> Self {
+        Self::start_with(nodes, crate::Config::default().busy_poll)
+    }
+
+    /// Like [`EchoCluster::start`], with every thread polling for `busy_poll` before it
+    /// parks once busy (as `Config::busy_poll` does for a Raft cluster).
+    pub fn start_with(nodes: usize, busy_poll: Duration) -> Self {
         assert!(nodes >= 1, "an echo cluster needs a node");
         let trace = Arc::new(Trace::new(false, false, 0));
-        let router = RouterHandle::spawn(NetConfig::reliable(), 0, trace);
+        let router = RouterHandle::spawn(NetConfig::reliable(), 0, trace, busy_poll);
         let tx = router.sender();
         let mut joins = Vec::new();
         for id in 0..nodes as NodeId {
@@ -90,9 +99,9 @@ impl EchoCluster {
             let out = tx.clone();
             let name = format!("echo-n{id}");
             let body: Box<dyn FnOnce() + Send> = if id == 0 {
-                Box::new(move || leader(nodes, nrx, out))
+                Box::new(move || leader(nodes, nrx, out, Spin::new(busy_poll)))
             } else {
-                Box::new(move || follower(id, nrx, out))
+                Box::new(move || follower(id, nrx, out, Spin::new(busy_poll)))
             };
             let join = std::thread::Builder::new()
                 .name(name)
@@ -107,6 +116,7 @@ impl EchoCluster {
             tx,
             inbox: crx,
             joins,
+            spin: Spin::new(busy_poll),
         }
     }
 
@@ -121,9 +131,19 @@ impl EchoCluster {
     }
 
     /// The next reply's id, waiting until `until` at most.
-    pub fn recv(&self, until: Instant) -> Option<u64> {
-        let wait = until.saturating_duration_since(Instant::now());
-        match self.inbox.recv_timeout(wait).ok()?.msg {
+    pub fn recv(&mut self, until: Instant) -> Option<u64> {
+        let p = match self.spin.poll(|| self.inbox.try_recv().ok()) {
+            Some(p) => p,
+            None => {
+                let parked = Instant::now();
+                let got = self
+                    .inbox
+                    .recv_timeout(until.saturating_duration_since(parked));
+                self.spin.woke(parked);
+                got.ok()?
+            }
+        };
+        match p.msg {
             EchoMsg::Reply { id } => Some(id),
             _ => None,
         }
@@ -166,15 +186,32 @@ fn flush(out: &Sender<Input<EchoMsg>>, outbox: &mut Vec<Packet<EchoMsg>>) {
     }
 }
 
+/// The next packet: polled for while busy, then waited for (as the Raft node does);
+/// `None` once the router is gone.
+fn next_packet(inbox: &Receiver<Packet<EchoMsg>>, spin: &mut Spin) -> Option<Packet<EchoMsg>> {
+    if let Some(p) = spin.poll(|| inbox.try_recv().ok()) {
+        return Some(p);
+    }
+    let parked = Instant::now();
+    let p = inbox.recv().ok();
+    spin.woke(parked);
+    p
+}
+
 /// Node 0: batches requests to every follower, answers them once a majority (counting
 /// itself) acknowledged their batch.
-fn leader(nodes: usize, inbox: Receiver<Packet<EchoMsg>>, out: Sender<Input<EchoMsg>>) {
+fn leader(
+    nodes: usize,
+    inbox: Receiver<Packet<EchoMsg>>,
+    out: Sender<Input<EchoMsg>>,
+    mut spin: Spin,
+) {
     let needed = nodes / 2; // follower acks for a majority with the leader itself
     let mut waiting: HashMap<u64, (usize, Vec<(NodeId, u64)>)> = HashMap::new();
     let mut seq = 0u64;
     let mut batch: Vec<(NodeId, u64)> = Vec::new();
     let mut outbox = Vec::new();
-    while let Ok(first) = inbox.recv() {
+    while let Some(first) = next_packet(&inbox, &mut spin) {
         let mut next = Some(first);
         let mut n = 0;
         while let Some(p) = next.take() {
@@ -221,9 +258,14 @@ fn leader(nodes: usize, inbox: Receiver<Packet<EchoMsg>>, out: Sender<Input<Echo
 }
 
 /// Any other node: acknowledges every batch.
-fn follower(id: NodeId, inbox: Receiver<Packet<EchoMsg>>, out: Sender<Input<EchoMsg>>) {
+fn follower(
+    id: NodeId,
+    inbox: Receiver<Packet<EchoMsg>>,
+    out: Sender<Input<EchoMsg>>,
+    mut spin: Spin,
+) {
     let mut outbox = Vec::new();
-    while let Ok(first) = inbox.recv() {
+    while let Some(first) = next_packet(&inbox, &mut spin) {
         let mut next = Some(first);
         let mut n = 0;
         while let Some(p) = next.take() {
