@@ -68,15 +68,21 @@ fn main() {
             .unwrap_or((1000, 2000)),
         storage: Duration::from_micros(value(&args, "--storage-us").unwrap_or(6000)),
         extensions: args.iter().any(|a| a == "--prevote"),
+        serial_writes: args.iter().any(|a| a == "--serial-writes"),
     };
     let wanted: Option<Vec<String>> =
         value::<String>(&args, "--lines").map(|s| s.split(',').map(str::to_string).collect());
     println!(
-        "Figure 16: 5 nodes, one-way delay {:.1}-{:.1} ms, storage write {:.1} ms, heartbeat = min timeout / 2, \
-         PreVote and CheckQuorum {}, {parallel} clusters at once",
+        "Figure 16: 5 nodes, one-way delay {:.1}-{:.1} ms, storage write {:.1} ms ({}), \
+         heartbeat = min timeout / 2, PreVote and CheckQuorum {}, {parallel} clusters at once",
         setup.delay.0 as f64 / 1000.0,
         setup.delay.1 as f64 / 1000.0,
         ms(setup.storage),
+        if setup.serial_writes {
+            "requests wait for it"
+        } else {
+            "requests overlap it"
+        },
         if setup.extensions { "on" } else { "off" }
     );
     println!("time without a leader, from the leader's crash to a node accepting the new leader's first heartbeat (ms):");
@@ -140,6 +146,8 @@ struct Setup {
     storage: Duration,
     /// `--prevote`: PreVote and CheckQuorum on, as in raftsim's default `Config`.
     extensions: bool,
+    /// `--serial-writes`: `Config::parallel_disk_writes` off, as in LogCabin.
+    serial_writes: bool,
 }
 
 fn parse_range(r: &str) -> (u64, u64) {
@@ -178,6 +186,7 @@ fn run_line(lo: u64, hi: u64, trials: usize, parallel: usize, setup: Setup) -> V
                     trace_capacity: 200_000,
                     check_safety: false,
                     storage_latency: setup.storage,
+                    parallel_disk_writes: !setup.serial_writes,
                     ..Config::default()
                 };
                 let cluster: Cluster<Noop> = Cluster::with_config(5, config);

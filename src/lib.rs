@@ -16,6 +16,7 @@ pub mod check;
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub mod entries;
 pub mod error;
 pub mod event;
 pub mod kv;

@@ -1,6 +1,7 @@
 //! The messages Raft servers exchange (Figure 2, §7, dissertation §3.10 and §9.6).
 
-use crate::log::{Entry, Snapshot};
+use crate::entries::Entries;
+use crate::log::Snapshot;
 use crate::types::{Index, NodeId, Term};
 
 /// Why a follower rejected AppendEntries, and where the leader should look next
@@ -61,8 +62,9 @@ pub enum Message<C, D> {
         prev_log_index: Index,
         /// The term of that entry.
         prev_log_term: Term,
-        /// The entries to store (empty for a heartbeat).
-        entries: Vec<Entry<C>>,
+        /// The entries to store (empty for a heartbeat): a window on a batch shared
+        /// with the other followers' messages (`Entries` reads as a slice).
+        entries: Entries<C>,
         /// The leader's commit index.
         leader_commit: Index,
         /// The leader's latest ReadIndex round (dissertation §6.4), echoed in the reply
@@ -136,6 +138,20 @@ impl<C, D> Message<C, D> {
             Message::InstallSnapshotReply { .. } => "InstallSnapshotReply",
             Message::TimeoutNow { .. } => "TimeoutNow",
         }
+    }
+
+    /// Whether this is an answer to another server's request. An answer vouches for
+    /// the sender's state (a granted vote, an entry stored), so it must not leave before
+    /// that state is durable; a request may leave while the sender's own write is in
+    /// progress (dissertation §10.2.1), because the sender counts itself towards a
+    /// majority only after the write.
+    pub fn is_reply(&self) -> bool {
+        matches!(
+            self,
+            Message::RequestVoteReply { .. }
+                | Message::AppendEntriesReply { .. }
+                | Message::InstallSnapshotReply { .. }
+        )
     }
 
     /// The number of log entries carried.

@@ -467,16 +467,13 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
     fn handle_ready(&mut self) {
         let was_leader = self.heartbeat_deadline.is_some();
         let ready: Ready<S::Command, S::Snapshot> = self.core.take_ready();
-        if ready.hard_state.is_some() || ready.log_dirty_from.is_some() || ready.snapshot_changed {
+        let wrote =
+            ready.hard_state.is_some() || ready.log_dirty_from.is_some() || ready.snapshot_changed;
+        if wrote {
             self.shared.storage.lock().persist(&ready, &self.core);
-            // A synchronous fsync: nothing of this step leaves before it is durable.
-            if !self.config.storage_latency.is_zero() {
-                std::thread::sleep(self.config.storage_latency);
-            }
         }
-        let now = Instant::now();
         let Ready {
-            messages,
+            mut messages,
             log_dirty_from,
             snapshot_to_restore,
             committed,
@@ -486,6 +483,25 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             events,
             ..
         } = ready;
+        if wrote && !self.config.storage_latency.is_zero() {
+            // A synchronous fsync. Replies wait for it: a granted vote or an
+            // acknowledged entry must be durable first. With parallel_disk_writes,
+            // requests leave now (dissertation §10.2.1): a leader writes its log while
+            // its AppendEntries travel and a candidate records its own vote while its
+            // RequestVotes do, since neither counts itself towards a majority before its
+            // write is done (this thread handles no reply until then).
+            if self.config.parallel_disk_writes {
+                let (replies, requests): (Vec<_>, Vec<_>) =
+                    messages.into_iter().partition(|e| e.msg.is_reply());
+                for env in requests {
+                    self.send(env.to, Wire::Raft(env.msg));
+                }
+                self.flush();
+                messages = replies;
+            }
+            std::thread::sleep(self.config.storage_latency);
+        }
+        let now = Instant::now();
         let (term, role) = (self.core.term(), self.core.role());
         for e in events {
             self.shared.trace.record(Some(self.id), term, Some(role), e);

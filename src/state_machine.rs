@@ -8,8 +8,10 @@ use crate::types::Index;
 /// A replicated state machine. Each node owns one instance and applies every committed
 /// command to it, in log order (§5.3).
 pub trait StateMachine: Send + 'static {
-    /// What clients propose.
-    type Command: Clone + Debug + PartialEq + Send + 'static;
+    /// What clients propose. `Sync` (beyond shared/API.md's bounds) because a leader
+    /// shares one copy of a batch of entries among the AppendEntries to all its
+    /// followers, on their threads (src/entries.rs); any plain-data command is.
+    type Command: Clone + Debug + PartialEq + Send + Sync + 'static;
     /// What applying a command returns to the client that proposed it.
     type Output: Clone + Debug + Send + 'static;
     /// A point-in-time copy of the whole state (§7).
@@ -57,7 +59,7 @@ impl<C> Default for Recorder<C> {
     }
 }
 
-impl<C: Clone + Debug + PartialEq + Send + 'static> StateMachine for Recorder<C> {
+impl<C: Clone + Debug + PartialEq + Send + Sync + 'static> StateMachine for Recorder<C> {
     type Command = C;
     /// The number of commands applied so far, this one included.
     type Output = usize;

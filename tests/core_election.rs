@@ -188,7 +188,7 @@ fn a_higher_term_in_any_message_turns_a_leader_into_a_follower() {
             leader_id: 1,
             prev_log_index: 0,
             prev_log_term: 0,
-            entries: vec![],
+            entries: Default::default(),
             leader_commit: 0,
             read_seq: 0,
         },

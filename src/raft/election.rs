@@ -284,6 +284,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         self.leader_id = Some(self.id);
         self.votes.clear();
         self.progress.clear();
+        self.sent_batch = None;
         self.sync_progress_with_membership();
         // CheckQuorum's first window starts now, not when the election did: else the
         // first tick can come before any follower had time to answer (no one is

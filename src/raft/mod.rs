@@ -133,6 +133,9 @@ pub struct Raft<C, D> {
 
     // Volatile state on leaders (Figure 2: nextIndex[], matchIndex[]).
     progress: BTreeMap<NodeId, Progress>,
+    /// Leader: the entries last copied out of the log for AppendEntries, shared by
+    /// every follower that needs them (`replication::shared_entries`).
+    sent_batch: Option<crate::entries::Entries<C>>,
     transfer: Option<Transfer>,
     /// The index of the no-op that opened this leader's term.
     term_start_index: Index,
@@ -176,6 +179,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             last_leader_contact: None,
             votes: BTreeMap::new(),
             progress: BTreeMap::new(),
+            sent_batch: None,
             transfer: None,
             term_start_index: 0,
             read_seq: 0,

@@ -8,8 +8,8 @@
 
 use std::collections::VecDeque;
 
+use crate::entries::Entries;
 use crate::event::EventKind;
-use crate::log::Entry;
 use crate::membership::quorum_index;
 use crate::message::{ConflictHint, Message};
 use crate::types::{Index, NodeId, Role};
@@ -130,7 +130,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             .log
             .term_at(prev_log_index)
             .expect("prev_log_index is within the leader's log");
-        let entries: Vec<Entry<C>> = self.log.slice(p.next_index, max).to_vec();
+        let entries = self.shared_entries(p.next_index, max);
         let sent_last = prev_log_index + entries.len() as Index;
         let p = self.progress.get_mut(&to).expect("checked above");
         match p.state {
@@ -154,6 +154,24 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         self.send(to, msg);
     }
 
+    /// Up to `max` entries from `from` on, out of the batch last copied from the log if
+    /// it holds them (followers at the same point share one copy), else a new batch.
+    /// The batch is dropped when leadership begins; within one term the leader's log
+    /// only grows at the end (Leader Append-Only), so a batch stays a true copy of it.
+    fn shared_entries(&mut self, from: Index, max: usize) -> Entries<C> {
+        let want = self.log.slice(from, max);
+        let Some(last) = want.last().map(|e| e.index) else {
+            return Entries::empty();
+        };
+        if let Some(w) = self.sent_batch.as_ref().and_then(|b| b.window(from, last)) {
+            debug_assert_eq!(w.last().map(|e| e.term), self.log.term_at(last));
+            return w;
+        }
+        let batch: Entries<C> = want.to_vec().into();
+        self.sent_batch = Some(batch.clone());
+        batch
+    }
+
     /// An empty AppendEntries whose consistency check is at `at`.
     fn send_heartbeat_at(&mut self, to: NodeId, at: Index) {
         let Some(prev_log_term) = self.log.term_at(at) else {
@@ -166,7 +184,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             leader_id: self.id,
             prev_log_index: at,
             prev_log_term,
-            entries: Vec::new(),
+            entries: Entries::empty(),
             leader_commit: self.commit_index,
             read_seq: self.read_seq,
         };
@@ -210,7 +228,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         leader: NodeId,
         mut prev_log_index: Index,
         mut prev_log_term: crate::types::Term,
-        mut entries: Vec<Entry<C>>,
+        mut entries: Entries<C>,
         leader_commit: Index,
         read_seq: u64,
     ) {
@@ -239,7 +257,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         // (Leader Completeness); skip them, which also covers a compacted prefix.
         if prev_log_index < self.commit_index {
             let skip = (self.commit_index - prev_log_index).min(entries.len() as Index);
-            entries.drain(..skip as usize);
+            entries.skip(skip as usize);
             prev_log_index += skip;
             prev_log_term = self.log.term_at(prev_log_index).unwrap_or(prev_log_term);
             if entries.is_empty() {
@@ -333,9 +351,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         }
         if let Some(i) = new_from {
             let first = entries[i].index;
-            for e in entries.drain(i..) {
+            for e in &entries[i..] {
                 config_touched |= matches!(e.payload, crate::log::Payload::Config(_));
-                self.log.push(e);
+                self.log.push(e.clone());
             }
             self.mark_dirty(first);
         }
