@@ -33,6 +33,14 @@ impl<C> Entries<C> {
         self.window.start = (self.window.start + n).min(self.window.end);
     }
 
+    /// Whether both windows point into the same batch (one copy of the entries).
+    pub fn shares_batch_with(&self, other: &Self) -> bool {
+        match (&self.batch, &other.batch) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     /// The entries `from ..= to` (by log index), sharing this window's batch; `None`
     /// unless the window holds all of them. `from > to` gives an empty window.
     pub fn window(&self, from: Index, to: Index) -> Option<Self> {
