@@ -730,7 +730,9 @@ impl Model {
             }
             Restarted { .. } => {
                 line(&mut g, "restart", (x, top), (x, bottom));
-                text(&mut g, "restartt", x + 3.0, bottom - 2.0, "restart");
+                // Labelled at the lane's top, CRASH at its bottom: a crash and restart
+                // at one instant (the stepper's figure 8) would otherwise overprint.
+                text(&mut g, "restartt", x + 3.0, top + 10.0, "restart");
             }
             Violation { .. } => line(&mut g, "violn", (x, 20.0), (x, self.height())),
             _ => return,
