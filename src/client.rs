@@ -131,22 +131,15 @@ impl<S: StateMachine> RawClient<S> {
     /// The reply to attempt `id`, ignoring late replies to earlier attempts.
     fn await_reply(&mut self, id: u64, until: Instant) -> Option<Result<S::Output, NotLeader>> {
         loop {
-            let got = match self.spin.poll(|| self.inbox.try_recv().ok()) {
-                Some(p) => Ok(p),
-                None => {
-                    let parked = Instant::now();
-                    let got = self
-                        .inbox
-                        .recv_timeout(until.saturating_duration_since(parked));
-                    self.spin.woke(parked);
-                    got
-                }
-            };
-            match got {
+            match self.spin.recv(&self.inbox, Some(until)) {
                 Ok(Packet {
-                    msg: Wire::ClientReply { id: got, result },
+                    msg:
+                        Wire::ClientReply {
+                            id: answered,
+                            result,
+                        },
                     ..
-                }) if got == id => return Some(result),
+                }) if answered == id => return Some(result),
                 Ok(_) => continue,
                 Err(_) => return None,
             }
@@ -229,17 +222,7 @@ impl<S: StateMachine> ClientMux<S> {
     /// `(id, result)`. A redirect updates the believed leader before it is returned.
     pub fn recv(&mut self, until: Instant) -> Option<(u64, Result<S::Output, NotLeader>)> {
         self.flush();
-        let p = match self.spin.poll(|| self.inbox.try_recv().ok()) {
-            Some(p) => p,
-            None => {
-                let parked = Instant::now();
-                let got = self
-                    .inbox
-                    .recv_timeout(until.saturating_duration_since(parked));
-                self.spin.woke(parked);
-                got.ok()?
-            }
-        };
+        let p = self.spin.recv(&self.inbox, Some(until)).ok()?;
         self.take(p)
     }
 

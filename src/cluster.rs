@@ -672,7 +672,7 @@ pub(crate) struct ClientLink<S: StateMachine> {
     /// For log lines.
     pub trace: Arc<Trace>,
     /// `Config::busy_poll`.
-    pub busy_poll: std::time::Duration,
+    pub busy_poll: Duration,
 }
 
 impl<S: StateMachine> ClientLink<S> {

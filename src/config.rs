@@ -56,12 +56,14 @@ pub struct Config {
     /// answering; heartbeats that change nothing do not — which is why the paper's
     /// 15 ms broadcast time (§9.3, Figure 16) is mostly disk, not wire.
     pub storage_latency: Duration,
-    /// With `storage_latency`: a step's requests (RequestVote, AppendEntries) leave
-    /// before its write instead of after, so a candidate records its own vote, and a
-    /// leader its new entries, while the messages travel (dissertation §10.2.1). Safe
-    /// because neither counts itself towards a majority before its write is done. Off,
-    /// nothing of a step leaves before its write, as in LogCabin, which the paper's
-    /// Figure 16 measured. Default on.
+    /// With `storage_latency`: every message of a step that is not a reply (RequestVote,
+    /// AppendEntries, InstallSnapshot, TimeoutNow, answers to clients) leaves before its
+    /// write instead of after, so a candidate records its own vote, and a leader its new
+    /// entries, while the messages travel (dissertation §10.2.1). Safe because the node
+    /// handles no reply, so counts no follower's vote or acknowledgement, until its
+    /// write is done (and the in-memory write itself precedes the modelled delay).
+    /// Off, nothing of a step leaves before its write, as in LogCabin, which the
+    /// paper's Figure 16 measured. Default on.
     pub parallel_disk_writes: bool,
     /// How long a busy thread (node, router or client) polls its inbox before it parks
     /// (src/spin.rs). A parked thread costs tens of microseconds to wake on a virtual

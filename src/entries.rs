@@ -1,9 +1,11 @@
 //! The entries an AppendEntries carries, shared instead of copied.
 //!
 //! A leader sends the same new entries to every follower. Copying them out of its log
-//! once per follower costs an allocation and a deep clone of every command per
-//! follower; instead the leader copies a batch once and each follower's message holds
-//! a window on it (one reference count). A duplicate the router makes is as cheap.
+//! once per follower costs the leader's thread an allocation and a deep clone of every
+//! command per follower; instead it copies a batch once and each follower's message
+//! holds a window on it (one reference count), and each follower clones what it stores
+//! on its own thread. A duplicate the router makes is as cheap. A window keeps its
+//! whole batch (at most `max_entries_per_append` entries) alive while it is in flight.
 
 use std::fmt;
 use std::ops::{Deref, Range};

@@ -142,9 +142,8 @@ impl<C, D> Message<C, D> {
 
     /// Whether this is an answer to another server's request. An answer vouches for
     /// the sender's state (a granted vote, an entry stored), so it must not leave before
-    /// that state is durable; a request may leave while the sender's own write is in
-    /// progress (dissertation §10.2.1), because the sender counts itself towards a
-    /// majority only after the write.
+    /// that state is durable; other messages may leave while the sender's own write is
+    /// in progress (dissertation §10.2.1, `Config::parallel_disk_writes`).
     pub fn is_reply(&self) -> bool {
         matches!(
             self,

@@ -286,7 +286,7 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             let wait = deadline.saturating_duration_since(now);
             // Busy a moment ago: poll the inbox briefly instead of parking (src/spin.rs).
             // A control message waits for the drain below, one spin at most.
-            if let Some(p) = spin.poll(|| inbox.try_recv().ok()) {
+            if let Some(p) = spin.poll(Some(deadline), || inbox.try_recv().ok()) {
                 self.set_now();
                 self.handle_packet(p);
             } else {
@@ -483,13 +483,19 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             events,
             ..
         } = ready;
+        // The step's events are recorded before anything of it leaves, so the trace
+        // never shows an effect (a vote granted) before its cause (an election).
+        let (term, role) = (self.core.term(), self.core.role());
+        for e in events {
+            self.shared.trace.record(Some(self.id), term, Some(role), e);
+        }
         if wrote && !self.config.storage_latency.is_zero() {
             // A synchronous fsync. Replies wait for it: a granted vote or an
             // acknowledged entry must be durable first. With parallel_disk_writes,
-            // requests leave now (dissertation §10.2.1): a leader writes its log while
-            // its AppendEntries travel and a candidate records its own vote while its
-            // RequestVotes do, since neither counts itself towards a majority before its
-            // write is done (this thread handles no reply until then).
+            // every other message leaves now (dissertation §10.2.1): a leader writes
+            // its log while its AppendEntries travel, a candidate records its own vote
+            // while its RequestVotes do. This thread handles no reply, so counts no
+            // follower's vote or acknowledgement, until the write is done.
             if self.config.parallel_disk_writes {
                 let (replies, requests): (Vec<_>, Vec<_>) =
                     messages.into_iter().partition(|e| e.msg.is_reply());
@@ -502,10 +508,6 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
             std::thread::sleep(self.config.storage_latency);
         }
         let now = Instant::now();
-        let (term, role) = (self.core.term(), self.core.role());
-        for e in events {
-            self.shared.trace.record(Some(self.id), term, Some(role), e);
-        }
         for env in messages {
             self.send(env.to, Wire::Raft(env.msg));
         }

@@ -11,6 +11,7 @@ pub mod echo;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -91,7 +92,6 @@ impl<M: Routable> RouterHandle<M> {
             groups: None,
             queue: BinaryHeap::new(),
             seq: 0,
-            stopped: false,
             busy_poll,
         };
         let join = std::thread::Builder::new()
@@ -173,8 +173,6 @@ struct Router<M> {
     groups: Option<HashMap<NodeId, usize>>,
     queue: BinaryHeap<Reverse<Scheduled<M>>>,
     seq: u64,
-    /// Set by `Control::Stop`: the thread ends.
-    stopped: bool,
     /// `Config::busy_poll`.
     busy_poll: Duration,
 }
@@ -183,41 +181,23 @@ impl<M: Routable> Router<M> {
     fn run(mut self) {
         let mut spin = crate::spin::Spin::new(self.busy_poll);
         loop {
-            if let Some(i) = spin.poll(|| self.rx.try_recv().ok()) {
-                self.handle(i);
-                if self.stopped {
-                    return;
-                }
-                self.deliver_due();
-                continue;
-            }
-            let parked = Instant::now();
-            let input = match self.queue.peek() {
-                None => match self.rx.recv() {
-                    Ok(i) => Some(i),
-                    Err(_) => return,
-                },
-                Some(Reverse(s)) => {
-                    let wait = s.at.saturating_duration_since(Instant::now());
-                    match self.rx.recv_timeout(wait) {
-                        Ok(i) => Some(i),
-                        Err(RecvTimeoutError::Timeout) => None,
-                        Err(RecvTimeoutError::Disconnected) => return,
+            // Wait for the next packet, or until the earliest delayed one is due.
+            let due = self.queue.peek().map(|Reverse(s)| s.at);
+            match spin.recv(&self.rx, due) {
+                Ok(input) => {
+                    if self.handle(input).is_break() {
+                        return;
                     }
                 }
-            };
-            spin.woke(parked);
-            if let Some(i) = input {
-                self.handle(i);
-                if self.stopped {
-                    return;
-                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
             }
             self.deliver_due();
         }
     }
 
-    fn handle(&mut self, input: Input<M>) {
+    /// Routes a packet or batch, or applies a control; `Break` on `Control::Stop`.
+    fn handle(&mut self, input: Input<M>) -> ControlFlow<()> {
         match input {
             Input::Packet(p) => self.route(p),
             Input::Batch(ps) => {
@@ -226,11 +206,15 @@ impl<M: Routable> Router<M> {
                 }
             }
             Input::Control(c, ack) => {
-                self.stopped = matches!(c, Control::Stop);
+                let stop = matches!(c, Control::Stop);
                 self.apply_control(c);
                 let _ = ack.send(());
+                if stop {
+                    return ControlFlow::Break(());
+                }
             }
         }
+        ControlFlow::Continue(())
     }
 
     fn apply_control(&mut self, c: Control<M>) {

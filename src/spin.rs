@@ -4,11 +4,14 @@
 //! often an idle vCPU that must be woken by an interrupt: tens of microseconds, more
 //! than all the Raft work one message causes. With several of those hops per write
 //! (client → router → leader → router → followers and back) they set the pace. So a
-//! thread that has been busy polls its inbox for a few microseconds before it parks,
-//! yielding the core to anything runnable between polls. A thread that has been resting
-//! (an idle cluster between heartbeats) parks at once, so rest stays nearly free.
+//! thread that has been busy polls its inbox for up to `Config::busy_poll` (100 µs by
+//! default, never past its next deadline) before it parks, yielding the core to anything
+//! runnable between polls. A thread that has been resting (a small idle cluster between
+//! heartbeats) parks at once, so rest stays nearly free.
 
 use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 /// A park shorter than this counts as busy.
 const BUSY_GAP: Duration = Duration::from_millis(1);
@@ -34,22 +37,47 @@ impl Spin {
         }
     }
 
-    /// Calls `poll` until it yields something or the spin time is up (at once if the
-    /// thread is not busy). `None` means: park now, and call [`Spin::woke`] after.
-    pub(crate) fn poll<T>(&self, mut poll: impl FnMut() -> Option<T>) -> Option<T> {
+    /// Calls `poll` until it yields something or the spin time is up, and never past
+    /// `until` (at once if the thread is not busy). `None` means: park now, and call
+    /// [`Spin::woke`] after.
+    pub(crate) fn poll<T>(
+        &self,
+        until: Option<Instant>,
+        mut poll: impl FnMut() -> Option<T>,
+    ) -> Option<T> {
         if self.limit.is_zero() || self.short_parks < BUSY_STREAK {
             return None;
         }
         let start = Instant::now();
+        let end = until.map_or(start + self.limit, |u| u.min(start + self.limit));
         loop {
             if let Some(x) = poll() {
                 return Some(x);
             }
-            if start.elapsed() >= self.limit {
+            if Instant::now() >= end {
                 return None;
             }
             std::thread::yield_now();
         }
+    }
+
+    /// The next message from `rx`: polled for while busy, else waited for until
+    /// `until` (`None`: for as long as it takes).
+    pub(crate) fn recv<T>(
+        &mut self,
+        rx: &Receiver<T>,
+        until: Option<Instant>,
+    ) -> Result<T, RecvTimeoutError> {
+        if let Some(x) = self.poll(until, || rx.try_recv().ok()) {
+            return Ok(x);
+        }
+        let parked = Instant::now();
+        let got = match until {
+            Some(u) => rx.recv_timeout(u.saturating_duration_since(parked)),
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        self.woke(parked);
+        got
     }
 
     /// Records that the thread has just woken from parking at `parked`.
@@ -70,27 +98,30 @@ mod tests {
     fn polls_only_after_a_streak_of_short_parks() {
         let mut s = Spin::new(Duration::from_millis(1));
         let mut calls = 0;
-        assert_eq!(
-            s.poll(|| {
-                calls += 1;
-                None::<()>
-            }),
-            None
-        );
-        assert_eq!(calls, 0, "a resting thread parks at once");
+        let none = s.poll(None, || {
+            calls += 1;
+            None::<()>
+        });
+        assert_eq!((none, calls), (None, 0), "a resting thread parks at once");
         for _ in 0..BUSY_STREAK {
             s.woke(Instant::now());
         }
-        assert_eq!(s.poll(|| Some(7)), Some(7));
+        assert_eq!(s.poll(None, || Some(7)), Some(7));
         let t = Instant::now();
-        assert_eq!(s.poll(|| None::<()>), None);
+        assert_eq!(s.poll(None, || None::<()>), None);
         assert!(
             t.elapsed() >= Duration::from_millis(1),
             "polls for the whole limit"
         );
+        let t = Instant::now();
+        assert_eq!(s.poll(Some(t), || None::<()>), None);
+        assert!(
+            t.elapsed() < Duration::from_millis(1),
+            "never past the deadline"
+        );
         s.woke(Instant::now() - Duration::from_millis(5));
         assert_eq!(
-            s.poll(|| Some(1)),
+            s.poll(None, || Some(1)),
             None,
             "one long park ends the busy spell"
         );
@@ -102,6 +133,19 @@ mod tests {
         for _ in 0..2 * BUSY_STREAK {
             s.woke(Instant::now());
         }
-        assert_eq!(s.poll(|| Some(1)), None);
+        assert_eq!(s.poll(None, || Some(1)), None);
+    }
+
+    #[test]
+    fn recv_parks_when_nothing_comes() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut s = Spin::new(Duration::from_millis(1));
+        tx.send(1).unwrap();
+        assert_eq!(s.recv(&rx, None), Ok(1));
+        let until = Instant::now() + Duration::from_millis(5);
+        assert_eq!(s.recv(&rx, Some(until)), Err(RecvTimeoutError::Timeout));
+        assert!(Instant::now() >= until);
+        drop(tx);
+        assert_eq!(s.recv(&rx, None), Err(RecvTimeoutError::Disconnected));
     }
 }

@@ -126,12 +126,14 @@ fn followers_at_the_same_point_share_one_copy_of_the_entries() {
         }
     }
     assert!(!entries[0].shares_batch_with(entries[3]));
+    let first_round = entries[0].clone();
     for env in appends {
         net.inject(env);
     }
     net.deliver_all();
     assert_eq!(net.node(0).commit_index(), 4);
-    // Node 4 comes back behind: its repair starts earlier, from a batch of its own.
+    // Node 4 comes back behind: its repair needs what three rounds carried, in a batch
+    // of its own.
     net.recover();
     for _ in 0..3 {
         net.tick_heartbeat(0);
@@ -139,6 +141,24 @@ fn followers_at_the_same_point_share_one_copy_of_the_entries() {
     }
     assert_eq!(net.log_terms(4), net.log_terms(0));
     assert_eq!(net.node(4).commit_index(), 4);
+    let repairs: Vec<_> = net
+        .delivered
+        .iter()
+        .filter_map(|e| match &e.msg {
+            Message::AppendEntries { entries, .. } if e.to == 4 && !entries.is_empty() => {
+                Some(entries)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!repairs.is_empty());
+    assert!(repairs.iter().all(|r| !r.shares_batch_with(&first_round)));
+    // It missed all three rounds: one batch of its own carries 2..=4.
+    let last = repairs.last().unwrap();
+    assert_eq!(
+        last.iter().map(|e| e.index).collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
 }
 
 /// Figure 2 ("updated on stable storage before responding to RPCs"): the Ready that

@@ -132,18 +132,7 @@ impl EchoCluster {
 
     /// The next reply's id, waiting until `until` at most.
     pub fn recv(&mut self, until: Instant) -> Option<u64> {
-        let p = match self.spin.poll(|| self.inbox.try_recv().ok()) {
-            Some(p) => p,
-            None => {
-                let parked = Instant::now();
-                let got = self
-                    .inbox
-                    .recv_timeout(until.saturating_duration_since(parked));
-                self.spin.woke(parked);
-                got.ok()?
-            }
-        };
-        match p.msg {
+        match self.spin.recv(&self.inbox, Some(until)).ok()?.msg {
             EchoMsg::Reply { id } => Some(id),
             _ => None,
         }
@@ -186,18 +175,6 @@ fn flush(out: &Sender<Input<EchoMsg>>, outbox: &mut Vec<Packet<EchoMsg>>) {
     }
 }
 
-/// The next packet: polled for while busy, then waited for (as the Raft node does);
-/// `None` once the router is gone.
-fn next_packet(inbox: &Receiver<Packet<EchoMsg>>, spin: &mut Spin) -> Option<Packet<EchoMsg>> {
-    if let Some(p) = spin.poll(|| inbox.try_recv().ok()) {
-        return Some(p);
-    }
-    let parked = Instant::now();
-    let p = inbox.recv().ok();
-    spin.woke(parked);
-    p
-}
-
 /// Node 0: batches requests to every follower, answers them once a majority (counting
 /// itself) acknowledged their batch.
 fn leader(
@@ -211,7 +188,7 @@ fn leader(
     let mut seq = 0u64;
     let mut batch: Vec<(NodeId, u64)> = Vec::new();
     let mut outbox = Vec::new();
-    while let Some(first) = next_packet(&inbox, &mut spin) {
+    while let Some(first) = spin.recv(&inbox, None).ok() {
         let mut next = Some(first);
         let mut n = 0;
         while let Some(p) = next.take() {
@@ -265,7 +242,7 @@ fn follower(
     mut spin: Spin,
 ) {
     let mut outbox = Vec::new();
-    while let Some(first) = next_packet(&inbox, &mut spin) {
+    while let Some(first) = spin.recv(&inbox, None).ok() {
         let mut next = Some(first);
         let mut n = 0;
         while let Some(p) = next.take() {
