@@ -188,7 +188,7 @@ fn leader(
     let mut seq = 0u64;
     let mut batch: Vec<(NodeId, u64)> = Vec::new();
     let mut outbox = Vec::new();
-    while let Some(first) = spin.recv(&inbox, None).ok() {
+    while let Ok(first) = spin.recv(&inbox, None) {
         let mut next = Some(first);
         let mut n = 0;
         while let Some(p) = next.take() {
@@ -242,7 +242,7 @@ fn follower(
     mut spin: Spin,
 ) {
     let mut outbox = Vec::new();
-    while let Some(first) = spin.recv(&inbox, None).ok() {
+    while let Ok(first) = spin.recv(&inbox, None) {
         let mut next = Some(first);
         let mut n = 0;
         while let Some(p) = next.take() {
