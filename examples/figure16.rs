@@ -5,6 +5,7 @@
 //!     cargo run --release --example figure16 -- --trials 100 --lines 150-300,12-24
 //!     cargo run --release --example figure16 -- --parallel 4 --out /tmp/figure16.svg
 //!     cargo run --release --example figure16 -- --delay-us 6000-9000 --storage-us 0
+//!     cargo run --release --example figure16 -- --serial-writes --lines 150-155
 //!     cargo run --release --example figure16 -- --lines 150-300 --trials 200 --prevote \
 //!         --delay-us 0-0 --storage-us 0          # failover with raftsim's default Config
 //!
@@ -12,10 +13,13 @@
 //! heartbeat half the minimum election timeout. Where those 15 ms come from matters: by
 //! default the wire takes 1-2 ms each way and every step that changes persistent state
 //! (a new term, a vote, the new leader's no-op) blocks 6 ms on "disk"
-//! (`Config::storage_latency`), as LogCabin's fsyncs did, so a vote round is
-//! 6 + 1.5 + 6 + 1.5 ms. `--delay-us 6000-9000 --storage-us 0` puts all of it on the wire
-//! instead: candidates then learn of each other only 6-9 ms after they start, and with
-//! narrow timeout ranges the votes split far more often than in the paper.
+//! (`Config::storage_latency`), as LogCabin's fsyncs did. Replies wait for the write;
+//! requests leave while it runs (`Config::parallel_disk_writes`, dissertation §10.2.1),
+//! so a vote round is 1.5 + 6 + 1.5 ms and a candidate's RequestVotes reach the others
+//! 1-2 ms after its timer fired. `--serial-writes` makes requests wait too, as LogCabin
+//! did: then they arrive 7-8 ms after, when every other timer of a narrow range has
+//! fired, and those lines split votes far more often than in the paper.
+//! `--delay-us 6000-9000 --storage-us 0` puts all of it on the wire instead.
 //! PreVote and CheckQuorum are off (`--prevote` turns them on), as the paper
 //! had neither (both are on by default in raftsim). Each trial waits until every node
 //! follows the leader, sleeps a uniformly random part of a heartbeat interval (so the
