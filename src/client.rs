@@ -18,8 +18,11 @@ use crate::spin::Spin;
 use crate::state_machine::StateMachine;
 use crate::types::NodeId;
 
-/// How long one attempt waits for an answer before trying another node.
+/// The longest one attempt waits for an answer before trying another node (and how
+/// long the first attempt waits, before any round trip was measured).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(250);
+/// The shortest: below it, a slow moment of a healthy leader would trigger retries.
+const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(20);
 /// The pause before retrying when no node knows a leader (an election is on).
 const NO_LEADER_BACKOFF: Duration = Duration::from_millis(10);
 
@@ -33,6 +36,40 @@ pub struct RawClient<S: StateMachine> {
     next_try: usize,
     attempt: u64,
     spin: Spin,
+    rtt: RoundTrip,
+}
+
+/// The round-trip time estimate that sets how long an attempt waits (the retransmission
+/// timeout of TCP, RFC 6298): smoothed RTT plus four times its variation, so on a slow,
+/// lossy network a client retries after about one slow round trip instead of a fixed
+/// quarter second, and on a fast one no sooner than `MIN_ATTEMPT_TIMEOUT`.
+#[derive(Debug, Default)]
+struct RoundTrip {
+    srtt: Option<Duration>,
+    rttvar: Duration,
+}
+
+impl RoundTrip {
+    fn sample(&mut self, r: Duration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(s) => {
+                let diff = if s > r { s - r } else { r - s };
+                self.rttvar = (self.rttvar * 3 + diff) / 4;
+                self.srtt = Some((s * 7 + r) / 8);
+            }
+        }
+    }
+
+    /// How long attempt number `silent + 1` in a row waits: the estimate, doubled for
+    /// each attempt before it that got no answer (backing off during a partition).
+    fn timeout(&self, silent: u32) -> Duration {
+        let base = self.srtt.map_or(ATTEMPT_TIMEOUT, |s| s + self.rttvar * 4);
+        (base * 2u32.pow(silent.min(4))).clamp(MIN_ATTEMPT_TIMEOUT, ATTEMPT_TIMEOUT)
+    }
 }
 
 impl<S: StateMachine + Default> Cluster<S> {
@@ -49,6 +86,7 @@ impl<S: StateMachine + Default> Cluster<S> {
             leader: None,
             next_try: 0,
             attempt: 0,
+            rtt: RoundTrip::default(),
         }
     }
 }
@@ -82,10 +120,13 @@ impl<S: StateMachine> RawClient<S> {
     /// round instead of appending the command to its log.
     pub fn submit(&mut self, command: S::Command, read_only: bool) -> Result<S::Output, Error> {
         let deadline = Instant::now() + self.timeout;
+        let first = self.attempt + 1;
+        let mut silent = 0;
         while Instant::now() < deadline {
             let target = self.pick_target();
             self.attempt += 1;
             let id = self.attempt;
+            let sent = Instant::now();
             self.link.send(
                 target,
                 Wire::ClientRequest {
@@ -94,25 +135,34 @@ impl<S: StateMachine> RawClient<S> {
                     read_only,
                 },
             );
-            let wait_until = deadline.min(Instant::now() + ATTEMPT_TIMEOUT);
-            match self.await_reply(id, wait_until) {
-                Some(Ok(out)) => {
-                    self.leader = Some(target);
+            let wait_until = deadline.min(sent + self.rtt.timeout(silent));
+            let Some((answered, reply)) = self.await_reply(first, id, wait_until) else {
+                self.note(&format!("no answer from n{target}; trying another node"));
+                self.leader = None;
+                silent += 1;
+                continue;
+            };
+            silent = 0;
+            if answered == id {
+                self.rtt.sample(sent.elapsed());
+            }
+            match reply {
+                Ok(out) => {
+                    // A late answer to an earlier attempt is as good: the same command.
+                    if answered == id {
+                        self.leader = Some(target);
+                    }
                     return Ok(out);
                 }
-                Some(Err(NotLeader { leader: Some(l) })) if l != target => {
+                Err(NotLeader { leader: Some(l) }) if l != target => {
                     self.note(&format!("n{target} redirects to n{l}"));
                     self.leader = Some(l);
                 }
-                Some(Err(NotLeader { .. })) => {
+                Err(NotLeader { .. }) => {
                     self.note(&format!("n{target} knows no leader; backing off"));
                     self.leader = None;
                     let left = deadline.saturating_duration_since(Instant::now());
                     std::thread::sleep(NO_LEADER_BACKOFF.min(left));
-                }
-                None => {
-                    self.note(&format!("no answer from n{target}; trying another node"));
-                    self.leader = None;
                 }
             }
         }
@@ -128,8 +178,15 @@ impl<S: StateMachine> RawClient<S> {
         members.get(self.next_try).copied().unwrap_or(0)
     }
 
-    /// The reply to attempt `id`, ignoring late replies to earlier attempts.
-    fn await_reply(&mut self, id: u64, until: Instant) -> Option<Result<S::Output, NotLeader>> {
+    /// The reply to attempt `id`, or a success answering an earlier attempt of the same
+    /// command (`first..id`), with the attempt it answers. Other late replies (to
+    /// earlier commands, or redirects already acted on) are skipped.
+    fn await_reply(
+        &mut self,
+        first: u64,
+        id: u64,
+        until: Instant,
+    ) -> Option<(u64, Result<S::Output, NotLeader>)> {
         loop {
             match self.spin.recv(&self.inbox, Some(until)) {
                 Ok(Packet {
@@ -139,7 +196,9 @@ impl<S: StateMachine> RawClient<S> {
                             result,
                         },
                     ..
-                }) if answered == id => return Some(result),
+                }) if answered == id || (first..id).contains(&answered) && result.is_ok() => {
+                    return Some((answered, result))
+                }
                 Ok(_) => continue,
                 Err(_) => return None,
             }
@@ -243,5 +302,29 @@ impl<S: StateMachine> ClientMux<S> {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_timeout_follows_the_round_trip_and_backs_off() {
+        let mut r = RoundTrip::default();
+        assert_eq!(r.timeout(0), ATTEMPT_TIMEOUT, "no sample yet");
+        r.sample(Duration::from_millis(40));
+        // srtt 40, rttvar 20: 40 + 4 * 20.
+        assert_eq!(r.timeout(0), Duration::from_millis(120));
+        assert_eq!(
+            r.timeout(1),
+            Duration::from_millis(240),
+            "doubled after a silence"
+        );
+        assert_eq!(r.timeout(2), ATTEMPT_TIMEOUT, "never above the cap");
+        for _ in 0..50 {
+            r.sample(Duration::from_micros(30));
+        }
+        assert_eq!(r.timeout(0), MIN_ATTEMPT_TIMEOUT, "never below the floor");
     }
 }
