@@ -8,15 +8,13 @@
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{unbounded, Receiver};
-
-use crate::cluster::{ClientLink, Cluster};
+use crate::cluster::Cluster;
 use crate::error::{Error, NotLeader};
-use crate::node::Wire;
-use crate::router::{Packet, CLIENT_ADDR_BASE};
-use crate::spin::Spin;
+use crate::net::{Packet, CLIENT_ADDR_BASE};
 use crate::state_machine::StateMachine;
+use crate::transport::ClientLink;
 use crate::types::NodeId;
+use crate::wire::Wire;
 
 /// The longest one attempt waits for an answer before trying another node (and how
 /// long the first attempt waits, before any round trip was measured).
@@ -31,11 +29,9 @@ pub struct RawClient<S: StateMachine> {
     id: u64,
     timeout: Duration,
     link: ClientLink<S>,
-    inbox: Receiver<Packet<Wire<S>>>,
     leader: Option<NodeId>,
     next_try: usize,
     attempt: u64,
-    spin: Spin,
     rtt: RoundTrip,
 }
 
@@ -75,14 +71,11 @@ impl RoundTrip {
 impl<S: StateMachine + Default> Cluster<S> {
     /// A new client with its own id and router address.
     pub fn raw_client(&self) -> RawClient<S> {
-        let (tx, rx) = unbounded();
-        let link = self.connect_client(tx);
+        let link = self.connect_client();
         RawClient {
             id: (link.addr - CLIENT_ADDR_BASE) as u64 + 1,
-            spin: Spin::new(link.busy_poll),
             timeout: Duration::from_secs(5),
             link,
-            inbox: rx,
             leader: None,
             next_try: 0,
             attempt: 0,
@@ -119,14 +112,14 @@ impl<S: StateMachine> RawClient<S> {
     /// `read_only`, the leader answers with `StateMachine::query` after a ReadIndex
     /// round instead of appending the command to its log.
     pub fn submit(&mut self, command: S::Command, read_only: bool) -> Result<S::Output, Error> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = self.link.now() + self.timeout;
         let first = self.attempt + 1;
         let mut silent = 0;
-        while Instant::now() < deadline {
+        while self.link.now() < deadline {
             let target = self.pick_target();
             self.attempt += 1;
             let id = self.attempt;
-            let sent = Instant::now();
+            let sent = self.link.now();
             self.link.send(
                 target,
                 Wire::ClientRequest {
@@ -144,7 +137,7 @@ impl<S: StateMachine> RawClient<S> {
             };
             silent = 0;
             if answered == id {
-                self.rtt.sample(sent.elapsed());
+                self.rtt.sample(self.link.now().saturating_sub(sent));
             }
             match reply {
                 Ok(out) => {
@@ -161,8 +154,8 @@ impl<S: StateMachine> RawClient<S> {
                 Err(NotLeader { .. }) => {
                     self.note(&format!("n{target} knows no leader; backing off"));
                     self.leader = None;
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    std::thread::sleep(NO_LEADER_BACKOFF.min(left));
+                    let left = deadline.saturating_sub(self.link.now());
+                    self.link.pause(NO_LEADER_BACKOFF.min(left));
                 }
             }
         }
@@ -185,11 +178,11 @@ impl<S: StateMachine> RawClient<S> {
         &mut self,
         first: u64,
         id: u64,
-        until: Instant,
+        until: Duration,
     ) -> Option<(u64, Result<S::Output, NotLeader>)> {
         loop {
-            match self.spin.recv(&self.inbox, Some(until)) {
-                Ok(Packet {
+            match self.link.recv(until) {
+                Some(Packet {
                     msg:
                         Wire::ClientReply {
                             id: answered,
@@ -199,8 +192,8 @@ impl<S: StateMachine> RawClient<S> {
                 }) if answered == id || (first..id).contains(&answered) && result.is_ok() => {
                     return Some((answered, result))
                 }
-                Ok(_) => continue,
-                Err(_) => return None,
+                Some(_) => continue,
+                None => return None,
             }
         }
     }
@@ -219,23 +212,17 @@ impl<S: StateMachine> RawClient<S> {
 /// sends, receives and tracks the leader. It does not retry on silence.
 pub struct ClientMux<S: StateMachine> {
     link: ClientLink<S>,
-    inbox: Receiver<Packet<Wire<S>>>,
     leader: Option<NodeId>,
     next_try: usize,
     /// Requests queued by `send`, handed to the router in one batch by `flush`.
     outbox: Vec<Packet<Wire<S>>>,
-    spin: Spin,
 }
 
 impl<S: StateMachine + Default> Cluster<S> {
     /// A new client multiplexer with its own router address.
     pub fn client_mux(&self) -> ClientMux<S> {
-        let (tx, rx) = unbounded();
-        let link = self.connect_client(tx);
         ClientMux {
-            spin: Spin::new(link.busy_poll),
-            link,
-            inbox: rx,
+            link: self.connect_client(),
             leader: None,
             next_try: 0,
             outbox: Vec::new(),
@@ -271,23 +258,23 @@ impl<S: StateMachine> ClientMux<S> {
 
     /// Hands the queued requests to the router.
     pub fn flush(&mut self) {
-        if !self.outbox.is_empty() {
-            let batch = std::mem::take(&mut self.outbox);
-            let _ = self.link.router.send(crate::router::Input::Batch(batch));
-        }
+        let batch = std::mem::take(&mut self.outbox);
+        self.link.send_batch(batch);
     }
 
     /// Flushes, then returns the next reply, waiting until `until` at most:
     /// `(id, result)`. A redirect updates the believed leader before it is returned.
+    /// On a simulated cluster, the wait is as long in virtual time.
     pub fn recv(&mut self, until: Instant) -> Option<(u64, Result<S::Output, NotLeader>)> {
         self.flush();
-        let p = self.spin.recv(&self.inbox, Some(until)).ok()?;
+        let wait = until.saturating_duration_since(Instant::now());
+        let p = self.link.recv(self.link.now() + wait)?;
         self.take(p)
     }
 
     /// A reply that is already waiting, if any (see [`ClientMux::recv`]); does not flush.
     pub fn try_recv(&mut self) -> Option<(u64, Result<S::Output, NotLeader>)> {
-        let p = self.inbox.try_recv().ok()?;
+        let p = self.link.try_recv()?;
         self.take(p)
     }
 

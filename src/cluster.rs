@@ -5,23 +5,27 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{bounded, unbounded, Sender};
 use parking_lot::Mutex;
 
-use crate::config::{Config, NetConfig};
+use crate::config::{Config, NetConfig, Runtime};
+use crate::driver::{node_seed, Counters, NodeDriver, NodeShared};
 use crate::error::{Error, NotLeader};
 use crate::event::{Event, EventKind};
 use crate::membership::Membership;
-use crate::node::{node_seed, Control, Counters, NodeRuntime, NodeShared, Wire};
+use crate::net::{NetChange, Network};
+use crate::node::{Control, NodeRuntime, Wire};
 use crate::raft::Persisted;
 use crate::router::{self, RouterHandle};
 use crate::safety::{SafetyChecker, Violation};
+use crate::sim::World;
 use crate::state_machine::StateMachine;
 use crate::status::Status;
 use crate::storage::{SharedStorage, Storage};
 use crate::trace::Trace;
+use crate::transport::ClientLink;
 use crate::types::{Index, NodeId, Role, Term};
 
 mod reconfig;
@@ -44,17 +48,34 @@ struct Slot<S: StateMachine> {
     initial: Membership,
 }
 
-/// A cluster of Raft nodes, each on its own OS thread, talking through one router thread.
+/// Where the nodes run: the threaded runtime's router (the nodes' threads are in their
+/// slots), or the simulated world.
+pub(crate) enum Backend<S: StateMachine> {
+    /// One OS thread per node, one router thread, the wall clock.
+    Threads(RouterHandle<Wire<S>>),
+    /// Everything on the caller's thread, on a virtual clock.
+    Sim(Arc<Mutex<World<S>>>),
+}
+
+/// A cluster of Raft nodes: by default each on its own OS thread, talking through one
+/// router thread; with `Config::runtime = Runtime::Simulated`, all of them on the
+/// caller's thread under a virtual clock, so that a seed replays a run exactly.
 ///
-/// All methods take `&self`: a `Cluster` can be shared by scoped threads (concurrent
-/// clients, a fault-injecting thread). Dropping it stops every thread.
+/// All methods take `&self`: a threaded `Cluster` can be shared by scoped threads
+/// (concurrent clients, a fault-injecting thread). Dropping it stops every thread.
+///
+/// On the simulated runtime, time moves only inside raftsim: while a method waits
+/// ([`Cluster::wait_for`], [`Cluster::propose_and_wait`], a client call,
+/// [`Cluster::sleep`]), the simulation runs; faults and proposals take effect at the
+/// current virtual instant. Concurrent clients are simulated actors
+/// ([`crate::sim::Workload`]), not threads.
 pub struct Cluster<S: StateMachine> {
     config: Config,
     seed: u64,
     initial: Membership,
     trace: Arc<Trace>,
     checker: Option<Arc<Mutex<SafetyChecker<S::Command>>>>,
-    router: RouterHandle<Wire<S>>,
+    backend: Backend<S>,
     bytes_sent: Arc<AtomicU64>,
     slots: Mutex<BTreeMap<NodeId, Slot<S>>>,
     /// Serializes fault operations, so concurrent crash/restart of one node stay ordered.
@@ -102,27 +123,39 @@ impl<S: StateMachine + Default> Cluster<S> {
         }
         crate::logging::init();
         let seed = config.seed.unwrap_or_else(rand::random);
-        let trace = Arc::new(Trace::new(
-            config.trace,
-            config.trace_messages,
-            config.trace_capacity,
-        ));
+        let sim = config.runtime == Runtime::Simulated;
+        let (enabled, messages, capacity) =
+            (config.trace, config.trace_messages, config.trace_capacity);
+        let trace = Arc::new(if sim {
+            Trace::new_virtual(enabled, messages, capacity)
+        } else {
+            Trace::new(enabled, messages, capacity)
+        });
+        let runtime = if sim { "simulated" } else { "threaded" };
         trace.note(
             log::Level::Info,
             "cluster",
-            &format!("starting {nodes} nodes, seed {seed}"),
+            &format!("starting {nodes} nodes on the {runtime} runtime, seed {seed}"),
         );
         let checker = config
             .check_safety
             .then(|| Arc::new(Mutex::new(SafetyChecker::new(trace.clone()))));
-        let router = RouterHandle::spawn(config.net.clone(), seed, trace.clone(), config.busy_poll);
+        let net_seed = crate::config::derive_seed(seed, NET_STREAM);
+        let backend = if sim {
+            let network = Network::new(config.net.clone(), net_seed);
+            Backend::Sim(Arc::new(Mutex::new(World::new(network, trace.clone()))))
+        } else {
+            let busy_poll = config.busy_poll;
+            let net = config.net.clone();
+            Backend::Threads(RouterHandle::spawn(net, net_seed, trace.clone(), busy_poll))
+        };
         let cluster = Cluster {
             initial: Membership::new(0..nodes),
             config,
             seed,
             trace,
             checker,
-            router,
+            backend,
             bytes_sent: Arc::new(AtomicU64::new(0)),
             slots: Mutex::new(BTreeMap::new()),
             faults: Mutex::new(()),
@@ -150,7 +183,7 @@ impl<S: StateMachine + Default> Cluster<S> {
         }
     }
 
-    /// Spawns the thread of node `id` from its storage.
+    /// Starts node `id` from its storage: a new thread, or a new node in the world.
     fn start_node(&self, id: NodeId) {
         let mut slots = self.slots.lock();
         let slot = slots.get_mut(&id).expect("slot exists");
@@ -162,29 +195,122 @@ impl<S: StateMachine + Default> Cluster<S> {
             bytes_sent: self.bytes_sent.clone(),
             trace: self.trace.clone(),
             checker: self.checker.clone(),
-            router: self.router.sender(),
         };
         let seed = node_seed(self.seed, id, slot.incarnation);
-        let runtime = NodeRuntime::<S>::new(
-            id,
-            slot.incarnation,
-            self.config.clone(),
-            slot.initial.clone(),
-            shared,
-            seed,
-        );
-        let (inbox_tx, inbox_rx) = unbounded();
-        let (control_tx, control_rx) = unbounded();
-        self.router.control(router::Control::Register(id, inbox_tx));
-        self.router.control(router::Control::SetAlive(id, true));
-        let join = std::thread::Builder::new()
-            .name(format!("raft-n{id}"))
-            .spawn(move || runtime.run(inbox_rx, control_rx))
-            .expect("spawn a node thread");
-        slot.running = Some(Running {
-            control: control_tx,
-            join,
-        });
+        let (config, initial) = (self.config.clone(), slot.initial.clone());
+        let incarnation = slot.incarnation;
+        let driver = |now| NodeDriver::new(id, incarnation, config, initial, shared, seed, now);
+        match &self.backend {
+            Backend::Sim(world) => {
+                let mut world = world.lock();
+                let driver = driver(world.now());
+                world.start(driver, incarnation);
+            }
+            Backend::Threads(rt) => {
+                let start = self.trace.start();
+                let driver = driver(start.elapsed());
+                let runtime = NodeRuntime::new(driver, rt.sender(), start, self.config.busy_poll);
+                let (inbox_tx, inbox_rx) = unbounded();
+                let (control_tx, control_rx) = unbounded();
+                rt.control(router::Control::Register(id, inbox_tx));
+                rt.control(router::Control::Net(NetChange::SetAlive(id, true)));
+                let join = std::thread::Builder::new()
+                    .name(format!("raft-n{id}"))
+                    .spawn(move || runtime.run(inbox_rx, control_rx))
+                    .expect("spawn a node thread");
+                slot.running = Some(Running {
+                    control: control_tx,
+                    join,
+                });
+            }
+        }
+    }
+
+    /// Whether this cluster runs on the simulated runtime.
+    pub fn is_simulated(&self) -> bool {
+        matches!(self.backend, Backend::Sim(_))
+    }
+
+    /// The time since the cluster started: the wall clock's, or the simulation's.
+    pub fn now(&self) -> Duration {
+        match &self.backend {
+            Backend::Sim(world) => world.lock().now(),
+            Backend::Threads(_) => self.trace.start().elapsed(),
+        }
+    }
+
+    /// Lets `d` pass: the calling thread sleeps, or the simulation runs for `d` of
+    /// virtual time. Examples and tests use it instead of `std::thread::sleep`, so that
+    /// they work on both runtimes.
+    pub fn sleep(&self, d: Duration) {
+        match &self.backend {
+            Backend::Sim(world) => {
+                let mut world = world.lock();
+                let until = world.now() + d;
+                world.run_until(until, |_| false);
+            }
+            Backend::Threads(_) => std::thread::sleep(d),
+        }
+    }
+
+    /// Waits a little, never past `deadline`: the threads run meanwhile, or the
+    /// simulation handles the events of its next instant. What polling loops call
+    /// between two looks at the cluster.
+    pub(crate) fn pause(&self, deadline: Duration) {
+        match &self.backend {
+            Backend::Sim(world) => {
+                let mut world = world.lock();
+                match world.next_event_at() {
+                    Some(t) if t <= deadline => {
+                        while world.next_event_at() == Some(t) {
+                            world.step();
+                        }
+                    }
+                    _ => world.advance_to(deadline),
+                }
+            }
+            Backend::Threads(_) => {
+                let left = deadline.saturating_sub(self.now());
+                std::thread::sleep(crate::node::RETRY_PAUSE.min(left));
+            }
+        }
+    }
+
+    /// Runs `job` on node `id`'s driver, on its thread or in the world, and returns its
+    /// result; `None` if the node is crashed or unknown.
+    pub(crate) fn on_node<R: Send + 'static>(
+        &self,
+        id: NodeId,
+        job: impl FnOnce(&mut NodeDriver<S>, Duration) -> R + Send + 'static,
+    ) -> Option<R> {
+        match &self.backend {
+            Backend::Sim(world) => world.lock().with_node(id, job),
+            Backend::Threads(_) => {
+                let control = self.control_of(id)?;
+                let (tx, rx) = bounded(1);
+                let job = Box::new(move |d: &mut NodeDriver<S>, now| {
+                    let _ = tx.send(job(d, now));
+                });
+                control.send(Control::Run(job)).ok()?;
+                rx.recv().ok()
+            }
+        }
+    }
+
+    /// Whether node `id` is running (not crashed, not unknown).
+    pub(crate) fn is_running(&self, id: NodeId) -> bool {
+        match &self.backend {
+            Backend::Sim(world) => world.lock().is_running(id),
+            Backend::Threads(_) => self.control_of(id).is_some(),
+        }
+    }
+
+    /// Applies a change to the links or the network's settings.
+    fn net(&self, change: NetChange) {
+        match &self.backend {
+            Backend::Sim(world) => world.lock().net(change),
+            Backend::Threads(rt) => rt.control(router::Control::Net(change)),
+        }
     }
 
     /// The id the next added node gets: ids are never reused, even after removal.
@@ -237,17 +363,8 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// commits and the leader's term; the entry may or may not commit later. A follower,
     /// a crashed node or an unknown id answers `NotLeader` (with a hint where known).
     pub fn propose(&self, id: NodeId, command: S::Command) -> Result<(Index, Term), NotLeader> {
-        let Some(control) = self.control_of(id) else {
-            return Err(NotLeader { leader: None });
-        };
-        let (tx, rx) = bounded(1);
-        if control
-            .send(Control::Propose { command, reply: tx })
-            .is_err()
-        {
-            return Err(NotLeader { leader: None });
-        }
-        rx.recv().unwrap_or(Err(NotLeader { leader: None }))
+        self.on_node(id, move |d, _| d.propose(command))
+            .unwrap_or(Err(NotLeader { leader: None }))
     }
 
     /// Runs `f` on node `id`'s state machine, on the node's own thread between two
@@ -257,22 +374,14 @@ impl<S: StateMachine + Default> Cluster<S> {
         id: NodeId,
         f: impl FnOnce(&S) -> R + Send + 'static,
     ) -> Option<R> {
-        let control = self.control_of(id)?;
-        let (tx, rx) = bounded(1);
-        let job = Box::new(move |s: &S| {
-            let _ = tx.send(f(s));
-        });
-        control.send(Control::Inspect(job)).ok()?;
-        rx.recv().ok()
+        self.on_node(id, move |d, _| f(d.state_machine()))
     }
 
     /// Makes node `id`'s election timer fire now, as if it had timed out: scenarios use
     /// it to choose who campaigns (e.g. two nodes at once for a split vote). Does
     /// nothing for a crashed or unknown node.
     pub fn fire_election_timeout(&self, id: NodeId) {
-        if let Some(control) = self.control_of(id) {
-            let _ = control.send(Control::FireElectionTimeout);
-        }
+        self.on_node(id, |d, now| d.fire_election_timeout(now));
     }
 
     /// Asks the leader `from` to hand leadership to `to` (§3.10).
@@ -280,13 +389,8 @@ impl<S: StateMachine + Default> Cluster<S> {
         if !self.slots.lock().contains_key(&to) {
             return Err(Error::UnknownNode(to));
         }
-        let control = self.control_of(from).ok_or(Error::NodeCrashed(from))?;
-        let (tx, rx) = bounded(1);
-        control
-            .send(Control::TransferLeader { to, reply: tx })
-            .map_err(|_| Error::NodeCrashed(from))?;
-        rx.recv()
-            .map_err(|_| Error::NodeCrashed(from))?
+        self.on_node(from, move |d, _| d.transfer_leadership(to))
+            .ok_or(Error::NodeCrashed(from))?
             .map_err(Error::NotLeader)
     }
 
@@ -308,10 +412,19 @@ impl<S: StateMachine + Default> Cluster<S> {
             };
             slot.running.take()
         };
-        let Some(running) = running else { return };
-        self.router.control(router::Control::SetAlive(id, false));
-        let _ = running.control.send(Control::Crash);
-        let _ = running.join.join();
+        match (&self.backend, running) {
+            (Backend::Sim(world), _) => {
+                if !world.lock().crash(id) {
+                    return;
+                }
+            }
+            (Backend::Threads(rt), Some(running)) => {
+                rt.control(router::Control::Net(NetChange::SetAlive(id, false)));
+                let _ = running.control.send(Control::Crash);
+                let _ = running.join.join();
+            }
+            (Backend::Threads(_), None) => return,
+        }
         let slots = self.slots.lock();
         let slot = slots.get(&id).expect("slot exists");
         let (term, persisted_status) = {
@@ -370,8 +483,7 @@ impl<S: StateMachine + Default> Cluster<S> {
 
     /// Cuts every link to and from `id`.
     pub fn disconnect(&self, id: NodeId) {
-        self.router
-            .control(router::Control::SetConnected(id, false));
+        self.net(NetChange::SetConnected(id, false));
         self.trace
             .record(None, 0, None, EventKind::Disconnected { node: id });
     }
@@ -383,7 +495,7 @@ impl<S: StateMachine + Default> Cluster<S> {
 
     /// Restores the links of `id` to the connected peers.
     pub fn connect(&self, id: NodeId) {
-        self.router.control(router::Control::SetConnected(id, true));
+        self.net(NetChange::SetConnected(id, true));
         self.trace
             .record(None, 0, None, EventKind::Connected { node: id });
     }
@@ -393,15 +505,14 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// `RawClient::address`): that client is then confined to its group's side.
     pub fn partition(&self, groups: &[&[NodeId]]) {
         let groups: Vec<Vec<NodeId>> = groups.iter().map(|g| g.to_vec()).collect();
-        self.router
-            .control(router::Control::Partition(groups.clone()));
+        self.net(NetChange::Partition(groups.clone()));
         self.trace
             .record(None, 0, None, EventKind::Partitioned { groups });
     }
 
     /// No partition, every node connected again.
     pub fn heal(&self) {
-        self.router.control(router::Control::Heal);
+        self.net(NetChange::Heal);
         self.trace.record(None, 0, None, EventKind::Healed);
     }
 
@@ -409,7 +520,7 @@ impl<S: StateMachine + Default> Cluster<S> {
     pub fn set_net(&self, net: NetConfig) -> Result<(), Error> {
         net.validate()?;
         let text = format!("{net:?}");
-        self.router.control(router::Control::SetNet(net));
+        self.net(NetChange::SetNet(net));
         self.trace
             .record(None, 0, None, EventKind::NetChanged { net: text });
         Ok(())
@@ -471,6 +582,9 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// Panics if a node thread died on its own: that is a panic inside Raft (a broken
     /// invariant, printed above), and the run cannot be trusted any more.
     pub fn check_threads(&self) {
+        if self.is_simulated() {
+            return; // a panic in the simulation happens on the caller's thread
+        }
         let slots = self.slots.lock();
         for (id, slot) in slots.iter() {
             if slot.running.as_ref().is_some_and(|r| r.join.is_finished()) {
@@ -530,13 +644,13 @@ impl<S: StateMachine + Default> Cluster<S> {
         timeout: Duration,
         mut cond: impl FnMut(&[Status]) -> bool,
     ) -> Result<(), Error> {
-        let deadline = Instant::now() + timeout;
+        let deadline = self.now() + timeout;
         loop {
             self.check_threads();
             if cond(&self.statuses()) {
                 return Ok(());
             }
-            if Instant::now() >= deadline {
+            if self.now() >= deadline {
                 self.trace.note(
                     log::Level::Warn,
                     "cluster",
@@ -547,7 +661,7 @@ impl<S: StateMachine + Default> Cluster<S> {
                 );
                 return Err(Error::Timeout);
             }
-            std::thread::sleep(crate::node::RETRY_PAUSE);
+            self.pause(deadline);
         }
     }
 
@@ -593,19 +707,19 @@ impl<S: StateMachine + Default> Cluster<S> {
         replicas: usize,
         timeout: Duration,
     ) -> Result<Index, Error> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
+        let deadline = self.now() + timeout;
+        while self.now() < deadline {
             self.check_threads();
             let Some(leader) = self.leader() else {
-                std::thread::sleep(crate::node::RETRY_PAUSE);
+                self.pause(deadline);
                 continue;
             };
             let Ok((index, term)) = self.propose(leader, command.clone()) else {
-                std::thread::sleep(crate::node::RETRY_PAUSE);
+                self.pause(deadline);
                 continue;
             };
             // Wait for it to commit at that index in that term, or for the term to pass.
-            while Instant::now() < deadline {
+            while self.now() < deadline {
                 let st = self.statuses();
                 let applied = st
                     .iter()
@@ -624,7 +738,7 @@ impl<S: StateMachine + Default> Cluster<S> {
                 if moved_on && applied == 0 {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(2));
+                self.pause(deadline);
             }
         }
         Err(Error::Timeout)
@@ -634,9 +748,11 @@ impl<S: StateMachine + Default> Cluster<S> {
     fn committed_term(&self, index: Index) -> Option<Term> {
         let slots = self.slots.lock();
         for slot in slots.values() {
-            if slot.running.is_none() || slot.status.lock().commit_index < index {
+            let status = slot.status.lock();
+            if !status.alive || status.commit_index < index {
                 continue;
             }
+            drop(status);
             let storage = slot.storage.lock();
             if let Some(t) = storage.persisted().log.term_at(index) {
                 return Some(t);
@@ -645,57 +761,52 @@ impl<S: StateMachine + Default> Cluster<S> {
         None
     }
 
-    /// Registers a new client endpoint on the router: its address, where it sends, and
-    /// the shared list of members.
-    pub(crate) fn connect_client(&self, inbox: Sender<router::Packet<Wire<S>>>) -> ClientLink<S> {
-        let addr =
-            router::CLIENT_ADDR_BASE + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId;
-        self.router.control(router::Control::Register(addr, inbox));
-        ClientLink {
-            addr,
-            router: self.router.sender(),
-            members: self.directory.clone(),
-            trace: self.trace.clone(),
-            busy_poll: self.config.busy_poll,
+    /// A new client endpoint: its address on the network, and how it sends and
+    /// receives on this cluster's runtime.
+    pub(crate) fn connect_client(&self) -> ClientLink<S> {
+        let addr = crate::net::CLIENT_ADDR_BASE
+            + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId;
+        match &self.backend {
+            Backend::Sim(world) => {
+                world.lock().open_mailbox(addr);
+                ClientLink::simulated(
+                    addr,
+                    world.clone(),
+                    self.directory.clone(),
+                    self.trace.clone(),
+                )
+            }
+            Backend::Threads(rt) => {
+                let (tx, rx) = unbounded();
+                rt.control(router::Control::Register(addr, tx));
+                ClientLink::threaded(
+                    addr,
+                    rt.sender(),
+                    rx,
+                    self.directory.clone(),
+                    self.trace.clone(),
+                    self.config.busy_poll,
+                )
+            }
         }
     }
-}
 
-/// What a client needs to talk to the cluster through the router.
-pub(crate) struct ClientLink<S: StateMachine> {
-    /// The client's address on the router.
-    pub addr: NodeId,
-    /// Where to send requests.
-    pub router: Sender<router::Input<Wire<S>>>,
-    /// The current members.
-    pub members: Arc<Mutex<Vec<NodeId>>>,
-    /// For log lines.
-    pub trace: Arc<Trace>,
-    /// `Config::busy_poll`.
-    pub busy_poll: Duration,
-}
+    /// The simulated world, when running on the simulated runtime.
+    pub(crate) fn world(&self) -> Option<&Arc<Mutex<World<S>>>> {
+        match &self.backend {
+            Backend::Sim(world) => Some(world),
+            Backend::Threads(_) => None,
+        }
+    }
 
-impl<S: StateMachine> ClientLink<S> {
-    /// Sends a packet from this client.
-    pub fn send(&self, to: NodeId, msg: Wire<S>) {
-        let p = router::Packet {
-            from: self.addr,
-            to,
-            msg,
-        };
-        let _ = self.router.send(router::Input::Packet(p));
+    /// The ids of the voting members, as clients see them (whom to ask).
+    pub(crate) fn directory(&self) -> &Arc<Mutex<Vec<NodeId>>> {
+        &self.directory
     }
 }
 
-impl<S: StateMachine> Drop for ClientLink<S> {
-    fn drop(&mut self) {
-        let (ack, _) = bounded(1);
-        let _ = self.router.send(router::Input::Control(
-            router::Control::Unregister(self.addr),
-            ack,
-        ));
-    }
-}
+/// The name of the network's random stream (see `config::derive_seed`).
+const NET_STREAM: u64 = 0x6e65_7477_6f72_6b00; // "network"
 
 impl<S: StateMachine> Drop for Cluster<S> {
     fn drop(&mut self) {
@@ -706,6 +817,8 @@ impl<S: StateMachine> Drop for Cluster<S> {
                 let _ = r.join.join();
             }
         }
-        self.router.stop();
+        if let Backend::Threads(rt) = &mut self.backend {
+            rt.stop();
+        }
     }
 }

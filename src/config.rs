@@ -71,6 +71,9 @@ pub struct Config {
     /// and a thread that has been resting parks at once, so an idle cluster does not
     /// spin. Zero parks at once always (lowest CPU, several times the latency).
     pub busy_poll: Duration,
+    /// Which runtime runs the nodes: one OS thread per node (the default), or the
+    /// simulated runtime, where a seed replays a run exactly.
+    pub runtime: Runtime,
     /// UNSAFE, for teaching: commit entries of earlier terms by counting replicas, which
     /// §5.4.2 and Figure 8 of the paper forbid. Committed entries can then be lost.
     pub unsafe_commit_previous_term_entries: bool,
@@ -103,6 +106,7 @@ impl Default for Config {
             storage_latency: Duration::ZERO,
             parallel_disk_writes: true,
             busy_poll: Duration::from_micros(100),
+            runtime: Runtime::Threads,
             unsafe_commit_previous_term_entries: false,
             unsafe_skip_election_restriction: false,
             unsafe_forget_vote_on_restart: false,
@@ -119,6 +123,31 @@ pub fn seed_from_env(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Which runtime runs a cluster's nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Runtime {
+    /// One OS thread per node and a router thread, on the wall clock: real concurrency,
+    /// and runs that differ with thread timing.
+    #[default]
+    Threads,
+    /// Every node, the network and the clients on the caller's thread, on a virtual
+    /// clock driven by an event queue: the same seed gives the same run, byte for byte.
+    /// `busy_poll` does not apply; `storage_latency` is modelled, not slept.
+    Simulated,
+}
+
+/// A seed for one source of randomness (a node's timers, the network, a client, the fault
+/// schedule), derived from the run's seed and a salt naming the source: each source
+/// draws from its own stream, so adding a node or a client does not reshuffle the
+/// others' choices.
+pub fn derive_seed(seed: u64, salt: u64) -> u64 {
+    // splitmix64's finalizer, so nearby inputs give unrelated seeds.
+    let mut x = seed ^ salt;
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
 impl Config {
     /// Short timeouts (election 50..100 ms, heartbeat 15 ms) for tests that want many
     /// elections in little time. Everything else is the default.
@@ -128,6 +157,14 @@ impl Config {
             election_timeout_max: Duration::from_millis(100),
             heartbeat_interval: Duration::from_millis(15),
             ..Config::default()
+        }
+    }
+
+    /// The same settings on the simulated runtime (see [`Runtime::Simulated`]).
+    pub fn simulated(self) -> Self {
+        Config {
+            runtime: Runtime::Simulated,
+            ..self
         }
     }
 

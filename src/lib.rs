@@ -4,8 +4,11 @@
 //! Ongaro's dissertation) running as a thread-per-node in-memory actor simulation.
 //!
 //! - [`raft`]: the pure, deterministic Raft core (Figure 2 lives here).
-//! - [`node`]: the thread that runs one core, its timers and its state machine.
-//! - [`router`]: the thread that carries every message and injects faults.
+//! - `driver`: one node's core, state machine and timers, and the order persist → send →
+//!   apply → publish, written once for both runtimes.
+//! - [`node`] and [`router`]: the threaded runtime (a thread per node, a router thread).
+//! - [`sim`]: the simulated runtime (one thread, a virtual clock, exact replay by seed).
+//! - [`net`]: the network model both runtimes share (links, drops, delays, duplicates).
 //! - [`cluster`]: the public harness: spawn, propose, crash, partition, observe.
 //! - [`event`], [`trace`], [`safety`]: what happened, and whether it was safe.
 //!
@@ -16,6 +19,7 @@ pub mod check;
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub(crate) mod driver;
 pub mod entries;
 pub mod error;
 pub mod event;
@@ -24,11 +28,13 @@ pub mod log;
 pub mod logging;
 pub mod membership;
 pub mod message;
+pub mod net;
 pub mod node;
 pub mod raft;
 pub mod router;
 pub mod safety;
 pub mod scenarios;
+pub mod sim;
 mod spin;
 pub mod state_machine;
 pub mod status;
@@ -36,10 +42,12 @@ pub mod storage;
 pub mod summary;
 pub mod timeline;
 pub mod trace;
+pub(crate) mod transport;
 pub mod types;
+pub mod wire;
 
 pub use cluster::Cluster;
-pub use config::{Config, NetConfig};
+pub use config::{Config, NetConfig, Runtime};
 pub use error::{Error, NotLeader};
 pub use event::{Event, EventKind};
 pub use state_machine::StateMachine;

@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -14,6 +15,8 @@ use crate::types::{NodeId, Role, Term};
 #[derive(Debug)]
 pub struct Trace {
     start: Instant,
+    /// The simulated runtime's clock, in microseconds; `None` for the wall clock.
+    virtual_us: Option<AtomicU64>,
     enabled: bool,
     messages: bool,
     capacity: usize,
@@ -21,10 +24,11 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// A trace whose clock starts now.
+    /// A trace on the wall clock, starting now.
     pub fn new(enabled: bool, messages: bool, capacity: usize) -> Self {
         Trace {
             start: Instant::now(),
+            virtual_us: None,
             enabled,
             messages,
             capacity: capacity.max(1),
@@ -32,14 +36,33 @@ impl Trace {
         }
     }
 
-    /// When the cluster started.
+    /// A trace on a virtual clock that starts at zero and moves only by
+    /// [`Trace::set_virtual_now`] (the simulated runtime).
+    pub fn new_virtual(enabled: bool, messages: bool, capacity: usize) -> Self {
+        Trace {
+            virtual_us: Some(AtomicU64::new(0)),
+            ..Trace::new(enabled, messages, capacity)
+        }
+    }
+
+    /// When the cluster started (on the wall clock).
     pub fn start(&self) -> Instant {
         self.start
     }
 
+    /// Moves the virtual clock (no effect on a wall-clock trace).
+    pub fn set_virtual_now(&self, now: Duration) {
+        if let Some(v) = &self.virtual_us {
+            v.store(now.as_micros() as u64, Ordering::Relaxed);
+        }
+    }
+
     /// Microseconds since the start.
     pub fn now_us(&self) -> u64 {
-        self.start.elapsed().as_micros() as u64
+        match &self.virtual_us {
+            Some(v) => v.load(Ordering::Relaxed),
+            None => self.start.elapsed().as_micros() as u64,
+        }
     }
 
     /// Whether router message events are wanted (they are the bulk of a trace).

@@ -2,11 +2,9 @@
 //! one server at a time (dissertation ch. 4), and return once the change is committed;
 //! and leadership transfer (§3.10).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crossbeam_channel::bounded;
-
-use super::{Cluster, Slot};
+use super::{Backend, Cluster, Slot};
 use crate::error::{Error, NotLeader};
 use crate::membership::Membership;
 use crate::node::Control;
@@ -77,7 +75,9 @@ impl<S: StateMachine + Default> Cluster<S> {
             let _ = running.control.send(Control::Crash);
             let _ = running.join.join();
         }
-        self.router.control(router::Control::Unregister(id));
+        if let Backend::Threads(rt) = &self.backend {
+            rt.control(router::Control::Unregister(id));
+        }
         self.trace.note(
             log::Level::Info,
             "cluster",
@@ -89,12 +89,12 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// "not yet" answers (no entry of the leader's term committed, another change in
     /// flight), and waits until it commits.
     fn change(&self, change: ConfigChange) -> Result<(), Error> {
-        let deadline = Instant::now() + CHANGE_TIMEOUT;
+        let deadline = self.now() + CHANGE_TIMEOUT;
         let mut last_err = Error::Timeout;
-        while Instant::now() < deadline {
+        while self.now() < deadline {
             self.check_threads();
             let Some(leader) = self.leader() else {
-                std::thread::sleep(crate::node::RETRY_PAUSE);
+                self.pause(deadline);
                 continue;
             };
             match self.propose_change(leader, change) {
@@ -108,7 +108,7 @@ impl<S: StateMachine + Default> Cluster<S> {
                 }
                 Err(e) => last_err = e,
             }
-            std::thread::sleep(crate::node::RETRY_PAUSE);
+            self.pause(deadline);
         }
         self.trace.note(
             log::Level::Warn,
@@ -119,27 +119,21 @@ impl<S: StateMachine + Default> Cluster<S> {
     }
 
     fn propose_change(&self, leader: NodeId, change: ConfigChange) -> Result<(Index, Term), Error> {
-        let control = self
-            .control_of(leader)
-            .ok_or(Error::NotLeader(NotLeader { leader: None }))?;
-        let (tx, rx) = bounded(1);
-        control
-            .send(Control::ChangeConfig { change, reply: tx })
-            .map_err(|_| Error::NodeCrashed(leader))?;
-        rx.recv().map_err(|_| Error::NodeCrashed(leader))?
+        self.on_node(leader, move |d, _| d.propose_config(change))
+            .ok_or(Error::NotLeader(NotLeader { leader: None }))?
     }
 
     /// Waits until a live node has committed the entry `(index, term)`; false if another
     /// entry took that index or time ran out.
-    fn wait_committed(&self, index: Index, term: Term, deadline: Instant) -> bool {
-        while Instant::now() < deadline {
+    fn wait_committed(&self, index: Index, term: Term, deadline: Duration) -> bool {
+        while self.now() < deadline {
             self.check_threads();
             match self.committed_term(index) {
                 Some(t) if t == term => return true,
                 Some(_) => return false,
                 None => {}
             }
-            std::thread::sleep(Duration::from_millis(1));
+            self.pause(deadline);
         }
         false
     }
@@ -149,15 +143,16 @@ impl<S: StateMachine + Default> Cluster<S> {
         let round_limit = self.config.election_timeout_min;
         for round in 1..=MAX_ROUNDS {
             let Some(leader) = self.leader() else {
-                std::thread::sleep(crate::node::RETRY_PAUSE);
+                let now = self.now();
+                self.pause(now + crate::node::RETRY_PAUSE);
                 continue;
             };
             let target = self.status(leader).last_log_index;
-            let start = Instant::now();
+            let start = self.now();
             let caught = self.wait_for("the learner to catch up", CHANGE_TIMEOUT, |st| {
                 st.iter().any(|s| s.id == id && s.last_log_index >= target)
             });
-            if caught.is_ok() && start.elapsed() < round_limit {
+            if caught.is_ok() && self.now() - start < round_limit {
                 return round;
             }
         }
@@ -170,8 +165,8 @@ impl<S: StateMachine + Default> Cluster<S> {
         if !self.slots.lock().contains_key(&to) {
             return Err(Error::UnknownNode(to));
         }
-        let deadline = Instant::now() + CHANGE_TIMEOUT;
-        while Instant::now() < deadline {
+        let deadline = self.now() + CHANGE_TIMEOUT;
+        while self.now() < deadline {
             self.check_threads();
             match self.leader() {
                 Some(l) if l == to => return Ok(()),
@@ -183,7 +178,7 @@ impl<S: StateMachine + Default> Cluster<S> {
                                 .any(|s| s.id == to && s.alive && s.role == Role::Leader)
                         });
                 }
-                None => std::thread::sleep(crate::node::RETRY_PAUSE),
+                None => self.pause(deadline),
             }
         }
         Err(Error::Timeout)

@@ -95,7 +95,7 @@ impl EchoCluster {
         for id in 0..nodes as NodeId {
             let (ntx, nrx) = unbounded();
             router.control(Control::Register(id, ntx));
-            router.control(Control::SetAlive(id, true));
+            router.control(Control::Net(crate::net::NetChange::SetAlive(id, true)));
             let out = tx.clone();
             let name = format!("echo-n{id}");
             let body: Box<dyn FnOnce() + Send> = if id == 0 {

@@ -1,0 +1,405 @@
+//! The simulated world: every node's driver, the network model and the clients' mail on
+//! one thread, moved forward by an event queue on a virtual clock.
+//!
+//! Each event is a message arriving, a node's timer, a node's modelled write finishing,
+//! or a simulated client waking up. Events are ordered by (virtual time, sequence
+//! number), the sequence number being the order in which they were scheduled, so two
+//! events at one instant always run in the same order. Nothing reads the wall clock and
+//! nothing iterates a hash map: a run is a function of its seed and its inputs.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::driver::NodeDriver;
+use crate::net::{is_client, NetChange, Network, Packet};
+use crate::state_machine::StateMachine;
+use crate::trace::Trace;
+use crate::types::NodeId;
+use crate::wire::Wire;
+
+/// Something scheduled to happen at a virtual instant.
+enum Item<S: StateMachine> {
+    /// A packet reaches its receiver's side of the network.
+    Deliver(Packet<Wire<S>>),
+    /// A node's earliest deadline (election timeout or heartbeat) may have come.
+    Timer { node: NodeId, incarnation: u64 },
+    /// A node's modelled fsync is done.
+    WriteDone { node: NodeId, incarnation: u64 },
+    /// A simulated client's own timer (think time, retry, timeout).
+    Wake { client: NodeId, token: u64 },
+}
+
+struct Scheduled<S: StateMachine> {
+    at: Duration,
+    seq: u64,
+    item: Item<S>,
+}
+
+impl<S: StateMachine> PartialEq for Scheduled<S> {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl<S: StateMachine> Eq for Scheduled<S> {}
+impl<S: StateMachine> PartialOrd for Scheduled<S> {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<S: StateMachine> Ord for Scheduled<S> {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(o.at, o.seq))
+    }
+}
+
+/// A live node in the simulation.
+struct SimNode<S: StateMachine> {
+    driver: NodeDriver<S>,
+    incarnation: u64,
+    /// When the timer event in the queue is due, if one is.
+    timer_at: Option<Duration>,
+    /// Packets that arrived during a modelled write: handled once it is done, as a
+    /// thread blocked in its fsync would find them in its inbox.
+    held: VecDeque<Packet<Wire<S>>>,
+}
+
+/// What a simulated client actor gets told.
+pub(crate) enum Mail<S: StateMachine> {
+    /// A reply (or any packet) reached the client's address.
+    Packet(Packet<Wire<S>>),
+    /// The client's timer with this token fired.
+    Wake(u64),
+}
+
+/// Mail for simulated client actors, collected by [`World::step`] for the workload to
+/// handle (the world knows nothing of what clients do).
+pub(crate) type Outbox<S> = Vec<(NodeId, Mail<S>)>;
+
+/// The simulated cluster's moving parts (see the module doc).
+pub(crate) struct World<S: StateMachine> {
+    now: Duration,
+    seq: u64,
+    queue: BinaryHeap<Reverse<Scheduled<S>>>,
+    nodes: BTreeMap<NodeId, SimNode<S>>,
+    network: Network,
+    trace: Arc<Trace>,
+    /// Mailboxes of clients that call in from outside (a `RawClient`), by address.
+    mailboxes: BTreeMap<NodeId, VecDeque<Packet<Wire<S>>>>,
+    /// Addresses of simulated client actors: their mail goes to `actor_mail`.
+    actors: std::collections::BTreeSet<NodeId>,
+    actor_mail: Outbox<S>,
+    /// Events handled so far.
+    pub(crate) events: u64,
+}
+
+impl<S: StateMachine> World<S> {
+    /// An empty world at time zero.
+    pub(crate) fn new(network: Network, trace: Arc<Trace>) -> Self {
+        World {
+            now: Duration::ZERO,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            nodes: BTreeMap::new(),
+            network,
+            trace,
+            mailboxes: BTreeMap::new(),
+            actors: Default::default(),
+            actor_mail: Vec::new(),
+            events: 0,
+        }
+    }
+
+    /// The virtual time.
+    pub(crate) fn now(&self) -> Duration {
+        self.now
+    }
+
+    /// Whether node `id` is running.
+    pub(crate) fn is_running(&self, id: NodeId) -> bool {
+        self.nodes.contains_key(&id)
+    }
+
+    /// Starts a node from its driver (built from its storage at `self.now()`).
+    pub(crate) fn start(&mut self, driver: NodeDriver<S>, incarnation: u64) {
+        let id = driver.id();
+        self.network.apply(NetChange::SetAlive(id, true));
+        let node = SimNode {
+            driver,
+            incarnation,
+            timer_at: None,
+            held: VecDeque::new(),
+        };
+        self.nodes.insert(id, node);
+        self.schedule_timer(id);
+    }
+
+    /// Stops a node at once, losing its volatile state (its driver).
+    pub(crate) fn crash(&mut self, id: NodeId) -> bool {
+        self.network.apply(NetChange::SetAlive(id, false));
+        self.nodes.remove(&id).is_some()
+    }
+
+    /// Changes the links or the network's settings.
+    pub(crate) fn net(&mut self, change: NetChange) {
+        self.network.apply(change);
+    }
+
+    /// Runs `f` on node `id`'s driver at the current instant, then carries out what it
+    /// caused. `None` if the node is not running. During a modelled write the input is
+    /// taken at once (as a control message would be), its effects carried out after.
+    pub(crate) fn with_node<R>(
+        &mut self,
+        id: NodeId,
+        f: impl FnOnce(&mut NodeDriver<S>, Duration) -> R,
+    ) -> Option<R> {
+        let now = self.now;
+        let node = self.nodes.get_mut(&id)?;
+        node.driver.set_now(now);
+        let out = f(&mut node.driver, now);
+        if !node.driver.is_writing() {
+            self.run_ready(id);
+        }
+        Some(out)
+    }
+
+    /// Reads node `id`'s driver.
+    pub(crate) fn node(&self, id: NodeId) -> Option<&NodeDriver<S>> {
+        self.nodes.get(&id).map(|n| &n.driver)
+    }
+
+    /// Registers a mailbox for a client that calls in from outside the world.
+    pub(crate) fn open_mailbox(&mut self, addr: NodeId) {
+        self.mailboxes.insert(addr, VecDeque::new());
+    }
+
+    /// Removes a client's mailbox.
+    pub(crate) fn close_mailbox(&mut self, addr: NodeId) {
+        self.mailboxes.remove(&addr);
+    }
+
+    /// The next packet waiting in a client's mailbox.
+    pub(crate) fn take_mail(&mut self, addr: NodeId) -> Option<Packet<Wire<S>>> {
+        self.mailboxes.get_mut(&addr)?.pop_front()
+    }
+
+    /// Whether a client's mailbox holds anything.
+    pub(crate) fn has_mail(&self, addr: NodeId) -> bool {
+        self.mailboxes.get(&addr).is_some_and(|m| !m.is_empty())
+    }
+
+    /// Registers a simulated client actor: its packets and wake-ups are collected for
+    /// [`World::take_actor_mail`].
+    pub(crate) fn add_actor(&mut self, addr: NodeId) {
+        self.actors.insert(addr);
+    }
+
+    /// Mail for client actors collected since the last call.
+    pub(crate) fn take_actor_mail(&mut self) -> Outbox<S> {
+        std::mem::take(&mut self.actor_mail)
+    }
+
+    /// Sets a client actor's timer.
+    pub(crate) fn wake_at(&mut self, client: NodeId, at: Duration, token: u64) {
+        self.push(at.max(self.now), Item::Wake { client, token });
+    }
+
+    /// Hands packets to the network at the current instant.
+    pub(crate) fn send(&mut self, packets: Vec<Packet<Wire<S>>>) {
+        for p in packets {
+            let Some(copies) = self.network.send(&p, &self.trace) else {
+                continue;
+            };
+            let mut delays = copies.iter();
+            let first = delays.next().expect("at least one copy");
+            match delays.next() {
+                Some(second) => {
+                    self.push(self.now + first, Item::Deliver(p.clone()));
+                    self.push(self.now + second, Item::Deliver(p));
+                }
+                None => self.push(self.now + first, Item::Deliver(p)),
+            }
+        }
+    }
+
+    /// When the next event is due, if any is scheduled.
+    pub(crate) fn next_event_at(&self) -> Option<Duration> {
+        self.queue.peek().map(|Reverse(s)| s.at)
+    }
+
+    /// Handles the next event, moving the clock to it; false if none is scheduled.
+    pub(crate) fn step(&mut self) -> bool {
+        let Some(Reverse(ev)) = self.queue.pop() else {
+            return false;
+        };
+        debug_assert!(ev.at >= self.now, "the clock never runs backwards");
+        if ev.at != self.now {
+            self.now = ev.at;
+            self.trace.set_virtual_now(self.now);
+        }
+        self.events += 1;
+        match ev.item {
+            Item::Deliver(p) => self.deliver(p),
+            Item::Timer { node, incarnation } => self.timer(node, incarnation, ev.at),
+            Item::WriteDone { node, incarnation } => self.write_done(node, incarnation),
+            Item::Wake { client, token } => self.actor_mail.push((client, Mail::Wake(token))),
+        }
+        true
+    }
+
+    /// Moves the clock to `at` without handling anything (nothing is due before it).
+    pub(crate) fn advance_to(&mut self, at: Duration) {
+        debug_assert!(self.next_event_at().is_none_or(|t| t >= at));
+        if at > self.now {
+            self.now = at;
+            self.trace.set_virtual_now(at);
+        }
+    }
+
+    /// Handles events until `done` holds or the clock would pass `until`; true if `done`
+    /// held. The clock ends at `until` when it did not.
+    pub(crate) fn run_until(
+        &mut self,
+        until: Duration,
+        mut done: impl FnMut(&Self) -> bool,
+    ) -> bool {
+        loop {
+            if done(self) {
+                return true;
+            }
+            match self.next_event_at() {
+                Some(t) if t <= until => {
+                    self.step();
+                }
+                _ => {
+                    self.advance_to(until);
+                    return done(self);
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, p: Packet<Wire<S>>) {
+        if !self.network.arrive(&p, &self.trace) {
+            return;
+        }
+        if is_client(p.to) {
+            if self.actors.contains(&p.to) {
+                self.actor_mail.push((p.to, Mail::Packet(p)));
+            } else if let Some(mailbox) = self.mailboxes.get_mut(&p.to) {
+                mailbox.push_back(p);
+            }
+            return;
+        }
+        let now = self.now;
+        let Some(node) = self.nodes.get_mut(&p.to) else {
+            return;
+        };
+        if node.driver.is_writing() {
+            node.held.push_back(p);
+            return;
+        }
+        let id = p.to;
+        node.driver.set_now(now);
+        node.driver.handle_packet(p);
+        self.run_ready(id);
+    }
+
+    fn timer(&mut self, id: NodeId, incarnation: u64, at: Duration) {
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if node.incarnation != incarnation || node.timer_at != Some(at) {
+            return; // a stale entry: the timer was rescheduled earlier since
+        }
+        node.timer_at = None;
+        if node.driver.is_writing() {
+            return; // a thread blocked in its fsync looks at its timers afterwards
+        }
+        self.run_ready(id);
+    }
+
+    fn write_done(&mut self, id: NodeId, incarnation: u64) {
+        let now = self.now;
+        let mut out = Vec::new();
+        let held = {
+            let Some(node) = self.nodes.get_mut(&id) else {
+                return;
+            };
+            if node.incarnation != incarnation {
+                return;
+            }
+            node.driver.finish_ready(now, &mut |p| out.extend(p));
+            out.extend(node.driver.take_outbox());
+            // What arrived during the write is handled now, as one batch.
+            let held = std::mem::take(&mut node.held);
+            node.driver.set_now(now);
+            held
+        };
+        self.send(out);
+        let node = self.nodes.get_mut(&id).expect("still running");
+        for p in held {
+            node.driver.handle_packet(p);
+        }
+        self.run_ready(id);
+    }
+
+    /// Carries out node `id`'s output and fires its due timers, until it has nothing
+    /// left to do or a modelled write suspends it; then schedules its next timer.
+    fn run_ready(&mut self, id: NodeId) {
+        let now = self.now;
+        loop {
+            let mut out = Vec::new();
+            let node = self.nodes.get_mut(&id).expect("a running node");
+            let write = node.driver.begin_ready(now, &mut |p| out.extend(p));
+            out.extend(node.driver.take_outbox());
+            let incarnation = node.incarnation;
+            self.send(out);
+            if let Some(write) = write {
+                self.push(
+                    now + write,
+                    Item::WriteDone {
+                        node: id,
+                        incarnation,
+                    },
+                );
+                return;
+            }
+            let node = self.nodes.get_mut(&id).expect("a running node");
+            if !node.driver.fire_timers(now) {
+                break;
+            }
+        }
+        self.schedule_timer(id);
+    }
+
+    /// Makes sure an event is queued at the node's earliest deadline. One timer entry per
+    /// node at a time: a deadline that moved later is found when the entry fires.
+    fn schedule_timer(&mut self, id: NodeId) {
+        let now = self.now;
+        let node = self.nodes.get_mut(&id).expect("a running node");
+        let due = node.driver.next_deadline().max(now);
+        if node.timer_at.is_some_and(|t| t <= due) {
+            return;
+        }
+        node.timer_at = Some(due);
+        let incarnation = node.incarnation;
+        self.push(
+            due,
+            Item::Timer {
+                node: id,
+                incarnation,
+            },
+        );
+    }
+
+    fn push(&mut self, at: Duration, item: Item<S>) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            item,
+        }));
+    }
+}
