@@ -71,6 +71,13 @@ pub struct Config {
     /// and a thread that has been resting parks at once, so an idle cluster does not
     /// spin. Zero parks at once always (lowest CPU, several times the latency).
     pub busy_poll: Duration,
+    /// The most client sessions a state machine keeps (dissertation §6.3), for those
+    /// that keep any (`kv::KvStore`, through `StateMachine::configure`). Beyond it the
+    /// least recently active session expires, at the same log index on every replica,
+    /// and a later write of that client is refused (`Error::SessionExpired`) rather
+    /// than risk applying it twice. Default `kv::MAX_SESSIONS` (4096); small values let
+    /// tests exercise expiry with a few clients.
+    pub max_client_sessions: usize,
     /// UNSAFE, for teaching: commit entries of earlier terms by counting replicas, which
     /// §5.4.2 and Figure 8 of the paper forbid. Committed entries can then be lost.
     pub unsafe_commit_previous_term_entries: bool,
@@ -103,6 +110,7 @@ impl Default for Config {
             storage_latency: Duration::ZERO,
             parallel_disk_writes: true,
             busy_poll: Duration::from_micros(100),
+            max_client_sessions: crate::kv::MAX_SESSIONS,
             unsafe_commit_previous_term_entries: false,
             unsafe_skip_election_restriction: false,
             unsafe_forget_vote_on_restart: false,
@@ -161,6 +169,11 @@ impl Config {
         }
         if self.max_inflight_appends == 0 {
             return bad("max_inflight_appends must be at least 1".into());
+        }
+        if self.max_client_sessions == 0 {
+            return bad(
+                "max_client_sessions must be at least 1, or no client could ever write".into(),
+            );
         }
         self.net.validate()
     }
@@ -280,5 +293,12 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+        let c = Config {
+            max_client_sessions: 0,
+            ..Config::default()
+        };
+        assert!(
+            matches!(c.validate(), Err(Error::InvalidConfig(s)) if s.contains("max_client_sessions"))
+        );
     }
 }

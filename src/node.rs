@@ -244,6 +244,7 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
     ) -> Self {
         let persisted: Persisted<S::Command, S::Snapshot> = shared.storage.lock().load();
         let mut sm = S::default();
+        sm.configure(&config);
         if let Some(s) = &persisted.snapshot {
             sm.restore(s.data.clone());
         }
