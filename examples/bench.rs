@@ -29,7 +29,7 @@ use args::value;
 use std::time::{Duration, Instant};
 
 use raftsim::client::ClientMux;
-use raftsim::kv::{KvStore, Op, Request};
+use raftsim::kv::{Command, KvStore, Op, Request, MAX_SESSIONS};
 use raftsim::router::echo::EchoCluster;
 use raftsim::state_machine::Noop;
 use raftsim::{Cluster, Config, StateMachine};
@@ -97,21 +97,32 @@ fn main() {
                             let mut t = EchoCluster::start_with(n, busy_poll);
                             drive(&mut t, c, per_call, dur)
                         }
-                        "noop" => run_raft::<Noop>(&cell, false, |_, _| ()),
-                        "put" => run_raft::<KvStore>(&cell, false, |client, seq| Request {
-                            client,
-                            seq,
-                            op: Op::Put {
-                                key: format!("k{}", client % 64),
-                                value: "v".into(),
-                            },
+                        "noop" => run_raft::<Noop, _>(&cell, false, |_| |_, _| ()),
+                        "put" => run_raft::<KvStore, _>(&cell, false, |cluster| {
+                            // Each logical client writes in a session of its own (§6.3).
+                            let sessions = register(cluster, clients_of(&cell));
+                            move |client, seq| {
+                                Command::from(Request {
+                                    client: sessions[client as usize - 1],
+                                    seq,
+                                    op: Op::Put {
+                                        key: format!("k{}", client % 64),
+                                        value: "v".into(),
+                                    },
+                                })
+                            }
                         }),
-                        "get" => run_raft::<KvStore>(&cell, true, |client, seq| Request {
-                            client,
-                            seq,
-                            op: Op::Get {
-                                key: format!("k{}", client % 64),
-                            },
+                        "get" => run_raft::<KvStore, _>(&cell, true, |_| {
+                            // Reads need no session.
+                            |client, seq| {
+                                Command::from(Request {
+                                    client,
+                                    seq,
+                                    op: Op::Get {
+                                        key: format!("k{}", client % 64),
+                                    },
+                                })
+                            }
                         }),
                         other => panic!("unknown workload {other:?} (echo, noop, put, get)"),
                     })
@@ -204,10 +215,12 @@ struct Cell {
     busy_poll: Duration,
 }
 
-fn run_raft<S: StateMachine + Default>(
+/// One cell on a fresh cluster; `setup` prepares the cluster (e.g. registers sessions)
+/// and returns what makes the command of a logical client (from 1) and its `seq`.
+fn run_raft<S: StateMachine + Default, F: Fn(u64, u64) -> S::Command>(
     cell: &Cell,
     read_only: bool,
-    make: impl Fn(u64, u64) -> S::Command,
+    setup: impl FnOnce(&Cluster<S>) -> F,
 ) -> Stats {
     let config = Config {
         seed: Some(42),
@@ -216,18 +229,40 @@ fn run_raft<S: StateMachine + Default>(
         trace: false,
         trace_messages: false,
         check_safety: false,
+        // Room for every logical client's session, however many there are.
+        max_client_sessions: MAX_SESSIONS.max(clients_of(cell)),
         ..Config::default()
     };
     let cluster: Cluster<S> = Cluster::with_config(cell.nodes, config);
     cluster
         .wait_for_leader(Duration::from_secs(10))
         .expect("a leader");
+    let make = setup(&cluster);
     let mut t = RaftTarget {
         mux: cluster.client_mux(),
         make,
         read_only,
     };
     drive(&mut t, cell.clients, cell.per_call, cell.dur)
+}
+
+/// How many logical key/value clients `drive` numbers (`kv_client` there): one per
+/// request of a call.
+fn clients_of(cell: &Cell) -> usize {
+    cell.clients * cell.per_call
+}
+
+/// Registers `n` sessions, one after another through one client, before the clock
+/// starts; returns their ids.
+fn register(cluster: &Cluster<KvStore>, n: usize) -> Vec<u64> {
+    let mut client = cluster.client();
+    (0..n)
+        .map(|_| {
+            client
+                .register()
+                .expect("a registration on a healthy cluster")
+        })
+        .collect()
 }
 
 /// Throughput in requests per second and per-call latency percentiles.

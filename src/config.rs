@@ -74,6 +74,13 @@ pub struct Config {
     /// Which runtime runs the nodes: one OS thread per node (the default), or the
     /// simulated runtime, where a seed replays a run exactly.
     pub runtime: Runtime,
+    /// The most client sessions a state machine keeps (dissertation §6.3), for those
+    /// that keep any (`kv::KvStore`, through `StateMachine::configure`). Beyond it the
+    /// least recently active session expires, at the same log index on every replica,
+    /// and a later write of that client is refused (`Error::SessionExpired`) rather
+    /// than risk applying it twice. Default `kv::MAX_SESSIONS` (4096); small values let
+    /// tests exercise expiry with a few clients.
+    pub max_client_sessions: usize,
     /// UNSAFE, for teaching: commit entries of earlier terms by counting replicas, which
     /// §5.4.2 and Figure 8 of the paper forbid. Committed entries can then be lost.
     pub unsafe_commit_previous_term_entries: bool,
@@ -107,6 +114,7 @@ impl Default for Config {
             parallel_disk_writes: true,
             busy_poll: Duration::from_micros(100),
             runtime: Runtime::Threads,
+            max_client_sessions: crate::kv::MAX_SESSIONS,
             unsafe_commit_previous_term_entries: false,
             unsafe_skip_election_restriction: false,
             unsafe_forget_vote_on_restart: false,
@@ -198,6 +206,11 @@ impl Config {
         }
         if self.max_inflight_appends == 0 {
             return bad("max_inflight_appends must be at least 1".into());
+        }
+        if self.max_client_sessions == 0 {
+            return bad(
+                "max_client_sessions must be at least 1, or no client could ever write".into(),
+            );
         }
         self.net.validate()
     }
@@ -317,5 +330,12 @@ mod tests {
             ..Config::default()
         };
         assert!(c.validate().is_err());
+        let c = Config {
+            max_client_sessions: 0,
+            ..Config::default()
+        };
+        assert!(
+            matches!(c.validate(), Err(Error::InvalidConfig(s)) if s.contains("max_client_sessions"))
+        );
     }
 }

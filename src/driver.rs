@@ -122,6 +122,7 @@ impl<S: StateMachine + Default> NodeDriver<S> {
     ) -> Self {
         let persisted: Persisted<S::Command, S::Snapshot> = shared.storage.lock().load();
         let mut sm = S::default();
+        sm.configure(&config);
         if let Some(s) = &persisted.snapshot {
             sm.restore(s.data.clone());
         }

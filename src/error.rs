@@ -41,6 +41,12 @@ pub enum Error {
     Rejected(String),
     /// The feature is not available in this build; the text says which.
     Unsupported(String),
+    /// The key/value client's session expired (dissertation §6.3): the cluster keeps
+    /// only the most recently active `Config::max_client_sessions` sessions, and with
+    /// this one it forgot which of the client's writes it had applied. The write was
+    /// not applied again; whether an earlier attempt of it was is unknown. Read back
+    /// what it should have changed, then call `kv::Client::register` to go on.
+    SessionExpired,
 }
 
 impl std::fmt::Display for Error {
@@ -53,6 +59,13 @@ impl std::fmt::Display for Error {
             Error::NotLeader(nl) => write!(f, "{nl}"),
             Error::Rejected(why) => write!(f, "rejected: {why}"),
             Error::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Error::SessionExpired => write!(
+                f,
+                "client session expired (the cluster keeps only the most recently active \
+                 sessions, Config::max_client_sessions): the write was not applied again, \
+                 and whether an earlier attempt of it was is unknown; read back what it \
+                 should have changed, then call register() for a new session"
+            ),
         }
     }
 }

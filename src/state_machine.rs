@@ -3,6 +3,7 @@
 
 use std::fmt::Debug;
 
+use crate::config::Config;
 use crate::types::Index;
 
 /// A replicated state machine. Each node owns one instance and applies every committed
@@ -16,6 +17,12 @@ pub trait StateMachine: Send + 'static {
     type Output: Clone + Debug + Send + 'static;
     /// A point-in-time copy of the whole state (§7).
     type Snapshot: Clone + Debug + Send + 'static;
+
+    /// Takes the settings that concern the state machine (e.g.
+    /// `Config::max_client_sessions`). Every node calls it once on a fresh
+    /// `Self::default()`, before any `restore` or `apply`, with the cluster's `Config`,
+    /// so every replica runs under the same settings. The default ignores them.
+    fn configure(&mut self, _config: &Config) {}
 
     /// Called once per committed command, in log order, with the entry's index.
     /// Indexes strictly increase but may skip: internal entries (the no-op a new leader

@@ -279,6 +279,11 @@ impl Model for KvModel {
             (Op::Put { value, .. }, None | Some(Reply::Done)) => Some(KvState::put(value)),
             (Op::Append { value, .. }, None | Some(Reply::Done)) => Some(state.append(value)),
             // A write answered with a value, or a Get with Done: not what the store does.
+            // Nor is a *completed* write answered `SessionExpired`: its effect is unknown
+            // (an earlier attempt may have applied before the session expired), which a
+            // completed operation cannot express, so recorders leave it pending
+            // (`kv::Client` does) and the search may place it anywhere after its call,
+            // or nowhere.
             _ => None,
         }
     }
@@ -289,6 +294,8 @@ impl Model for KvModel {
             Some(Reply::Done) => "ok".to_string(),
             Some(Reply::Value(None)) => "none".to_string(),
             Some(Reply::Value(Some(v))) => format!("{:?}", short(v)),
+            Some(Reply::SessionExpired) => "session expired".to_string(),
+            Some(Reply::Registered { client }) => format!("registered {client}"),
         };
         match input {
             Op::Get { key } => format!("get({key}) -> {out}"),

@@ -1,10 +1,13 @@
 //! A replicated key/value service on top of the cluster: the state machine users ask
 //! for first. [`KvStore`] applies Get / Put / Append with exactly-once semantics per
-//! client request (dissertation §6.3); [`Client`] finds the leader, retries through
-//! every fault and reads linearizably through ReadIndex (§6.4).
+//! client request, through client sessions that clients register in the log and that
+//! expire by a rule every replica applies alike (dissertation §6.3); [`Client`]
+//! registers, finds the leader, retries through every fault, reports an expired
+//! session as [`crate::Error::SessionExpired`], and reads linearizably through
+//! ReadIndex (§6.4).
 
 mod client;
 mod store;
 
 pub use client::Client;
-pub use store::{KvStore, Op, Reply, Request, MAX_SESSIONS};
+pub use store::{Command, KvSnapshot, KvStore, Op, Reply, Request, MAX_SESSIONS};
