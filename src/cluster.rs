@@ -740,6 +740,10 @@ impl<S: StateMachine + Default> Cluster<S> {
                 }
                 self.pause(deadline);
             }
+            // Let time pass before trying again: the node that looked like the leader
+            // may be a stale one that has not heard of the newer term yet, and asking
+            // it again at once would spin (forever, on the simulated runtime).
+            self.pause(deadline);
         }
         Err(Error::Timeout)
     }

@@ -48,7 +48,13 @@ fn sleep_moves_virtual_time_only() {
     assert_eq!(c.now(), Duration::from_secs(60));
     // A minute of an idle cluster is a few thousand events, far below a wall minute.
     assert!(wall.elapsed() < Duration::from_secs(30));
-    assert_eq!(c.statuses().iter().filter(|s| s.role == Role::Leader).count(), 1);
+    assert_eq!(
+        c.statuses()
+            .iter()
+            .filter(|s| s.role == Role::Leader)
+            .count(),
+        1
+    );
 }
 
 #[test]

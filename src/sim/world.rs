@@ -92,7 +92,13 @@ pub(crate) struct World<S: StateMachine> {
     actor_mail: Outbox<S>,
     /// Events handled so far.
     pub(crate) events: u64,
+    /// Events handled at the current instant: a livelock guard.
+    same_instant: u64,
 }
+
+/// More events than this at one virtual instant is a livelock (something reschedules
+/// itself with no delay): the simulation stops with a panic naming what repeats.
+const LIVELOCK: u64 = 1_000_000;
 
 impl<S: StateMachine> World<S> {
     /// An empty world at time zero.
@@ -108,6 +114,7 @@ impl<S: StateMachine> World<S> {
             actors: Default::default(),
             actor_mail: Vec::new(),
             events: 0,
+            same_instant: 0,
         }
     }
 
@@ -237,8 +244,22 @@ impl<S: StateMachine> World<S> {
         if ev.at != self.now {
             self.now = ev.at;
             self.trace.set_virtual_now(self.now);
+            self.same_instant = 0;
         }
         self.events += 1;
+        self.same_instant += 1;
+        if self.same_instant > LIVELOCK {
+            let what = match &ev.item {
+                Item::Deliver(p) => format!("delivering {:?} from {} to {}", p.msg, p.from, p.to),
+                Item::Timer { node, .. } => format!("the timer of n{node}"),
+                Item::WriteDone { node, .. } => format!("the write of n{node}"),
+                Item::Wake { client, .. } => format!("the timer of client {client}"),
+            };
+            panic!(
+                "livelock: over {LIVELOCK} events at {:?}, e.g. {what}",
+                self.now
+            );
+        }
         match ev.item {
             Item::Deliver(p) => self.deliver(p),
             Item::Timer { node, incarnation } => self.timer(node, incarnation, ev.at),
