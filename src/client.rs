@@ -23,6 +23,8 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(250);
 const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(20);
 /// The pause before retrying when no node knows a leader (an election is on).
 const NO_LEADER_BACKOFF: Duration = Duration::from_millis(10);
+/// Redirects followed at once before backing off.
+const MAX_REDIRECTS: u32 = 2;
 
 /// A client of a cluster, with its own address on the router. `Send`.
 pub struct RawClient<S: StateMachine> {
@@ -40,13 +42,13 @@ pub struct RawClient<S: StateMachine> {
 /// lossy network a client retries after about one slow round trip instead of a fixed
 /// quarter second, and on a fast one no sooner than `MIN_ATTEMPT_TIMEOUT`.
 #[derive(Debug, Default)]
-struct RoundTrip {
+pub(crate) struct RoundTrip {
     srtt: Option<Duration>,
     rttvar: Duration,
 }
 
 impl RoundTrip {
-    fn sample(&mut self, r: Duration) {
+    pub(crate) fn sample(&mut self, r: Duration) {
         match self.srtt {
             None => {
                 self.srtt = Some(r);
@@ -62,7 +64,7 @@ impl RoundTrip {
 
     /// How long attempt number `silent + 1` in a row waits: the estimate, doubled for
     /// each attempt before it that got no answer (backing off during a partition).
-    fn timeout(&self, silent: u32) -> Duration {
+    pub(crate) fn timeout(&self, silent: u32) -> Duration {
         let base = self.srtt.map_or(ATTEMPT_TIMEOUT, |s| s + self.rttvar * 4);
         (base * 2u32.pow(silent.min(4))).clamp(MIN_ATTEMPT_TIMEOUT, ATTEMPT_TIMEOUT)
     }
@@ -114,7 +116,7 @@ impl<S: StateMachine> RawClient<S> {
     pub fn submit(&mut self, command: S::Command, read_only: bool) -> Result<S::Output, Error> {
         let deadline = self.link.now() + self.timeout;
         let first = self.attempt + 1;
-        let mut silent = 0;
+        let (mut silent, mut redirects) = (0, 0);
         while self.link.now() < deadline {
             let target = self.pick_target();
             self.attempt += 1;
@@ -150,6 +152,15 @@ impl<S: StateMachine> RawClient<S> {
                 Err(NotLeader { leader: Some(l) }) if l != target => {
                     self.note(&format!("n{target} redirects to n{l}"));
                     self.leader = Some(l);
+                    redirects += 1;
+                    // Two nodes that each name the other as leader (stale hints during
+                    // an election or a transfer) would bounce the request between them
+                    // as fast as the network allows: past two redirects in a row, pause.
+                    if redirects > MAX_REDIRECTS {
+                        redirects = 0;
+                        let left = deadline.saturating_sub(self.link.now());
+                        self.link.pause(NO_LEADER_BACKOFF.min(left));
+                    }
                 }
                 Err(NotLeader { .. }) => {
                     self.note(&format!("n{target} knows no leader; backing off"));

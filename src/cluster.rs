@@ -231,6 +231,14 @@ impl<S: StateMachine + Default> Cluster<S> {
         matches!(self.backend, Backend::Sim(_))
     }
 
+    /// How many events the simulation handled so far (0 on the threaded runtime).
+    pub fn sim_events(&self) -> u64 {
+        match &self.backend {
+            Backend::Sim(world) => world.lock().events,
+            Backend::Threads(_) => 0,
+        }
+    }
+
     /// The time since the cluster started: the wall clock's, or the simulation's.
     pub fn now(&self) -> Duration {
         match &self.backend {
@@ -294,14 +302,6 @@ impl<S: StateMachine + Default> Cluster<S> {
                 control.send(Control::Run(job)).ok()?;
                 rx.recv().ok()
             }
-        }
-    }
-
-    /// Whether node `id` is running (not crashed, not unknown).
-    pub(crate) fn is_running(&self, id: NodeId) -> bool {
-        match &self.backend {
-            Backend::Sim(world) => world.lock().is_running(id),
-            Backend::Threads(_) => self.control_of(id).is_some(),
         }
     }
 
@@ -765,11 +765,15 @@ impl<S: StateMachine + Default> Cluster<S> {
         None
     }
 
+    /// A fresh client address (clients' addresses are never reused).
+    pub(crate) fn new_client_addr(&self) -> NodeId {
+        crate::net::CLIENT_ADDR_BASE + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId
+    }
+
     /// A new client endpoint: its address on the network, and how it sends and
     /// receives on this cluster's runtime.
     pub(crate) fn connect_client(&self) -> ClientLink<S> {
-        let addr = crate::net::CLIENT_ADDR_BASE
-            + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId;
+        let addr = self.new_client_addr();
         match &self.backend {
             Backend::Sim(world) => {
                 world.lock().open_mailbox(addr);

@@ -165,11 +165,6 @@ impl<S: StateMachine> NodeDriver<S> {
         &self.sm
     }
 
-    /// The core, for reading.
-    pub(crate) fn core(&self) -> &Raft<S::Command, S::Snapshot> {
-        &self.core
-    }
-
     /// The earliest of the node's deadlines: its election timeout, and while leading,
     /// its next heartbeat.
     pub(crate) fn next_deadline(&self) -> Duration {

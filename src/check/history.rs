@@ -51,7 +51,12 @@ impl<I: Clone, O: Clone> History<I, O> {
 
     /// Notes that `client` calls `input` now (call this just before sending it).
     pub fn invoke(&self, client: u64, input: I) -> OpHandle {
-        let call = self.now();
+        self.invoke_at(client, input, self.now())
+    }
+
+    /// Notes that `client` called `input` at `call` (nanoseconds on the caller's own
+    /// clock, e.g. a simulation's virtual time: then the history replays exactly).
+    pub fn invoke_at(&self, client: u64, input: I, call: u64) -> OpHandle {
         let mut ops = self.ops.lock();
         ops.push(Operation {
             client,
@@ -66,7 +71,12 @@ impl<I: Clone, O: Clone> History<I, O> {
     /// Notes that the operation answered `output` now (call this just after the answer
     /// arrived). An operation never completed stays pending.
     pub fn complete(&self, handle: OpHandle, output: O) {
-        let ret = self.now();
+        self.complete_at(handle, output, self.now())
+    }
+
+    /// Notes that the operation answered `output` at `ret` (the clock of
+    /// [`History::invoke_at`]).
+    pub fn complete_at(&self, handle: OpHandle, output: O, ret: u64) {
         let mut ops = self.ops.lock();
         let op = &mut ops[handle.0];
         assert!(

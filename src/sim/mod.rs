@@ -8,6 +8,9 @@
 //! sequence number) says what happens next. Choose it with
 //! `Config { runtime: Runtime::Simulated, .. }` (or [`crate::Config::simulated`]).
 
+pub mod explore;
+mod workload;
 mod world;
 
+pub use workload::{Workload, WorkloadHandle, WorkloadStats};
 pub(crate) use world::World;

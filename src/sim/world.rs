@@ -73,9 +73,21 @@ pub(crate) enum Mail<S: StateMachine> {
     Wake(u64),
 }
 
-/// Mail for simulated client actors, collected by [`World::step`] for the workload to
-/// handle (the world knows nothing of what clients do).
-pub(crate) type Outbox<S> = Vec<(NodeId, Mail<S>)>;
+/// What a simulated client actor does in answer to its mail: packets to send and
+/// timers to set, at the current instant.
+pub(crate) struct Effects<S: StateMachine> {
+    /// Packets to hand to the network.
+    pub packets: Vec<Packet<Wire<S>>>,
+    /// `(client, at, token)`: wake the client at `at` with `token`.
+    pub wakes: Vec<(NodeId, Duration, u64)>,
+}
+
+/// The simulated clients of a world (a workload): the world hands them their mail as it
+/// comes, and carries out what they do.
+pub(crate) trait Actors<S: StateMachine>: Send {
+    /// Handles mail for `client` at `now`.
+    fn handle(&mut self, now: Duration, client: NodeId, mail: Mail<S>, out: &mut Effects<S>);
+}
 
 /// The simulated cluster's moving parts (see the module doc).
 pub(crate) struct World<S: StateMachine> {
@@ -87,9 +99,9 @@ pub(crate) struct World<S: StateMachine> {
     trace: Arc<Trace>,
     /// Mailboxes of clients that call in from outside (a `RawClient`), by address.
     mailboxes: BTreeMap<NodeId, VecDeque<Packet<Wire<S>>>>,
-    /// Addresses of simulated client actors: their mail goes to `actor_mail`.
-    actors: std::collections::BTreeSet<NodeId>,
-    actor_mail: Outbox<S>,
+    /// Addresses of simulated client actors, and the actors themselves.
+    actor_addrs: std::collections::BTreeSet<NodeId>,
+    actors: Option<Box<dyn Actors<S>>>,
     /// Events handled so far.
     pub(crate) events: u64,
     /// Events handled at the current instant: a livelock guard.
@@ -111,8 +123,8 @@ impl<S: StateMachine> World<S> {
             network,
             trace,
             mailboxes: BTreeMap::new(),
-            actors: Default::default(),
-            actor_mail: Vec::new(),
+            actor_addrs: Default::default(),
+            actors: None,
             events: 0,
             same_instant: 0,
         }
@@ -121,11 +133,6 @@ impl<S: StateMachine> World<S> {
     /// The virtual time.
     pub(crate) fn now(&self) -> Duration {
         self.now
-    }
-
-    /// Whether node `id` is running.
-    pub(crate) fn is_running(&self, id: NodeId) -> bool {
-        self.nodes.contains_key(&id)
     }
 
     /// Starts a node from its driver (built from its storage at `self.now()`).
@@ -171,11 +178,6 @@ impl<S: StateMachine> World<S> {
         Some(out)
     }
 
-    /// Reads node `id`'s driver.
-    pub(crate) fn node(&self, id: NodeId) -> Option<&NodeDriver<S>> {
-        self.nodes.get(&id).map(|n| &n.driver)
-    }
-
     /// Registers a mailbox for a client that calls in from outside the world.
     pub(crate) fn open_mailbox(&mut self, addr: NodeId) {
         self.mailboxes.insert(addr, VecDeque::new());
@@ -196,20 +198,34 @@ impl<S: StateMachine> World<S> {
         self.mailboxes.get(&addr).is_some_and(|m| !m.is_empty())
     }
 
-    /// Registers a simulated client actor: its packets and wake-ups are collected for
-    /// [`World::take_actor_mail`].
-    pub(crate) fn add_actor(&mut self, addr: NodeId) {
-        self.actors.insert(addr);
+    /// Installs the simulated clients (replacing any before) and their addresses;
+    /// `start` lists the first wake-up of each.
+    pub(crate) fn set_actors(
+        &mut self,
+        actors: Box<dyn Actors<S>>,
+        addrs: impl IntoIterator<Item = NodeId>,
+        start: Vec<(NodeId, Duration, u64)>,
+    ) {
+        self.actor_addrs = addrs.into_iter().collect();
+        self.actors = Some(actors);
+        for (client, at, token) in start {
+            self.push(at.max(self.now), Item::Wake { client, token });
+        }
     }
 
-    /// Mail for client actors collected since the last call.
-    pub(crate) fn take_actor_mail(&mut self) -> Outbox<S> {
-        std::mem::take(&mut self.actor_mail)
-    }
-
-    /// Sets a client actor's timer.
-    pub(crate) fn wake_at(&mut self, client: NodeId, at: Duration, token: u64) {
-        self.push(at.max(self.now), Item::Wake { client, token });
+    fn to_actor(&mut self, client: NodeId, mail: Mail<S>) {
+        let Some(actors) = self.actors.as_mut() else {
+            return;
+        };
+        let mut out = Effects {
+            packets: Vec::new(),
+            wakes: Vec::new(),
+        };
+        actors.handle(self.now, client, mail, &mut out);
+        for (client, at, token) in out.wakes {
+            self.push(at.max(self.now), Item::Wake { client, token });
+        }
+        self.send(out.packets);
     }
 
     /// Hands packets to the network at the current instant.
@@ -264,7 +280,7 @@ impl<S: StateMachine> World<S> {
             Item::Deliver(p) => self.deliver(p),
             Item::Timer { node, incarnation } => self.timer(node, incarnation, ev.at),
             Item::WriteDone { node, incarnation } => self.write_done(node, incarnation),
-            Item::Wake { client, token } => self.actor_mail.push((client, Mail::Wake(token))),
+            Item::Wake { client, token } => self.to_actor(client, Mail::Wake(token)),
         }
         true
     }
@@ -306,8 +322,8 @@ impl<S: StateMachine> World<S> {
             return;
         }
         if is_client(p.to) {
-            if self.actors.contains(&p.to) {
-                self.actor_mail.push((p.to, Mail::Packet(p)));
+            if self.actor_addrs.contains(&p.to) {
+                self.to_actor(p.to, Mail::Packet(p));
             } else if let Some(mailbox) = self.mailboxes.get_mut(&p.to) {
                 mailbox.push_back(p);
             }
