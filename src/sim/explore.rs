@@ -27,6 +27,7 @@ use crate::config::{derive_seed, Config, NetConfig};
 use crate::event::Event;
 use crate::kv::{KvStore, MAX_SESSIONS};
 use crate::sim::{Workload, WorkloadHandle};
+use crate::status::Status;
 use crate::types::{NodeId, Role};
 
 /// One of `Config`'s unsafe teaching switches, named by its field without `unsafe_`.
@@ -329,8 +330,15 @@ fn draw_net(rng: &mut SmallRng) -> NetConfig {
 
 fn draw_config(rng: &mut SmallRng, seed: u64, clients: usize) -> Config {
     let pre_vote = rng.gen_bool(0.7);
+    // Sometimes a narrow election timeout range, so candidates often collide.
+    let election_timeout_max = if rng.gen_bool(0.3) {
+        Duration::from_millis(160)
+    } else {
+        Duration::from_millis(300)
+    };
     Config {
         seed: Some(seed),
+        election_timeout_max,
         pre_vote,
         check_quorum: pre_vote && rng.gen_bool(0.8),
         snapshot_threshold: rng.gen_bool(0.5).then(|| rng.gen_range(5..=60)),
@@ -381,14 +389,20 @@ impl Run<'_> {
     fn faults(&mut self, end: Duration) {
         let c = self.cluster;
         loop {
-            let gap = Duration::from_millis(self.rng.gen_range(50..=700));
+            // Half the faults come in bursts a few milliseconds apart: what breaks
+            // Raft is a crash inside one election or one round of replication.
+            let gap = if self.rng.gen_bool(0.5) {
+                Duration::from_millis(self.rng.gen_range(2..=80))
+            } else {
+                Duration::from_millis(self.rng.gen_range(80..=700))
+            };
             if c.now() + gap >= end {
                 c.sleep(end.saturating_sub(c.now()));
                 return;
             }
             c.sleep(gap);
             match self.rng.gen_range(0..100) {
-                0..=19 => {
+                0..=14 => {
                     let live = self.live();
                     if live.len() > 1 {
                         let n = live[self.rng.gen_range(0..live.len())];
@@ -397,16 +411,37 @@ impl Run<'_> {
                         self.crashed.push(n);
                     }
                 }
-                20..=34 => {
+                15..=18 => {
+                    if let Some(l) = c.leader().filter(|_| self.live().len() > 1) {
+                        self.note(format!("crash the leader n{l}"));
+                        c.crash(l);
+                        self.crashed.push(l);
+                    }
+                }
+                // Crash points: the leader dies the instant its log grows (the entry
+                // exists on it alone) or its commit index moves (§5.4.2's window: an
+                // entry counted on a majority, the next one not yet sent). Figure 8 is
+                // a sequence of exactly these.
+                19..=21 => self.crash_leader_when("appends an entry", |s| s.last_log_index),
+                22..=24 => self.crash_leader_when("advances its commit index", |s| s.commit_index),
+                25..=36 => {
                     if !self.crashed.is_empty() {
-                        let n = self
-                            .crashed
-                            .remove(self.rng.gen_range(0..self.crashed.len()));
+                        let n = self.crashed.remove(self.rng.gen_range(0..self.crashed.len()));
                         self.note(format!("restart n{n}"));
                         c.restart(n);
                     }
                 }
-                35..=38 => {
+                37..=46 => {
+                    // A reboot: down for a moment, back from what it persisted.
+                    let live = self.live();
+                    let n = live[self.rng.gen_range(0..live.len())];
+                    let down = Duration::from_millis(self.rng.gen_range(0..=30));
+                    self.note(format!("reboot n{n} ({down:?} down)"));
+                    c.crash(n);
+                    c.sleep(down);
+                    c.restart(n);
+                }
+                47..=49 => {
                     self.note("crash every node, then restart every node".into());
                     for n in c.ids() {
                         c.crash(n);
@@ -417,7 +452,7 @@ impl Run<'_> {
                     }
                     self.crashed.clear();
                 }
-                39..=53 => {
+                50..=61 => {
                     let mut ids = c.ids();
                     shuffle(&mut self.rng, &mut ids);
                     let cut = self.rng.gen_range(1..ids.len().max(2));
@@ -425,17 +460,17 @@ impl Run<'_> {
                     self.note(format!("partition {a:?} | {b:?}"));
                     c.partition(&[a, b]);
                 }
-                54..=61 => {
+                62..=67 => {
                     if let Some(l) = c.leader() {
                         self.note(format!("isolate the leader n{l}"));
                         c.disconnect(l);
                     }
                 }
-                62..=74 => {
+                68..=77 => {
                     self.note("heal".into());
                     c.heal();
                 }
-                75..=84 => {
+                78..=84 => {
                     let net = draw_net(&mut self.rng);
                     self.note(format!(
                         "network: drop {:.2}, duplicate {:.2}, delay {:?}..{:?}, long reordering {}",
@@ -443,7 +478,7 @@ impl Run<'_> {
                     ));
                     c.set_net(net).expect("a drawn network is valid");
                 }
-                85..=89 => {
+                85..=88 => {
                     let ids = c.ids();
                     let to = ids[self.rng.gen_range(0..ids.len())];
                     if let Some(l) = c.leader() {
@@ -451,7 +486,7 @@ impl Run<'_> {
                         let _ = c.transfer_leader_from(l, to);
                     }
                 }
-                90..=94 => {
+                89..=93 => {
                     if c.ids().len() < 7 {
                         self.note("add a node".into());
                         match c.add_node() {
@@ -472,6 +507,24 @@ impl Run<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// Crashes the leader at the first instant `watch` of its status grows (waiting a
+    /// few hundred milliseconds at most).
+    fn crash_leader_when(&mut self, what: &str, watch: fn(&Status) -> u64) {
+        let c = self.cluster;
+        let Some(l) = c.leader().filter(|_| self.live().len() > 1) else {
+            return;
+        };
+        let before = watch(&c.status(l));
+        let moved = c.wait_for("the leader to move", Duration::from_millis(300), |st| {
+            st.iter().any(|s| s.id == l && s.alive && watch(s) > before)
+        });
+        if moved.is_ok() && c.status(l).alive {
+            self.note(format!("crash the leader n{l} as it {what}"));
+            c.crash(l);
+            self.crashed.push(l);
         }
     }
 
