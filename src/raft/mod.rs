@@ -54,6 +54,11 @@ pub struct RaftConfig {
     pub fast_backtracking: bool,
     /// The most unacknowledged AppendEntries per follower.
     pub max_inflight_appends: usize,
+    /// Heartbeat intervals a leader waits for the answer to an InstallSnapshot before it
+    /// presumes the snapshot or its answer lost and sends it again (§7). The core has no
+    /// clock, so the wait is counted in `tick_heartbeat` calls: an election timeout's
+    /// worth, at least 2 (a snapshot sent just before a tick waits one whole interval).
+    pub snapshot_resend_ticks: u32,
     /// UNSAFE: commit earlier terms' entries by counting replicas (breaks §5.4.2).
     pub unsafe_commit_previous_term_entries: bool,
     /// UNSAFE: vote without the election restriction (breaks §5.4.1).
@@ -76,10 +81,18 @@ impl From<&Config> for RaftConfig {
             max_entries_per_append: c.max_entries_per_append,
             fast_backtracking: c.fast_backtracking,
             max_inflight_appends: c.max_inflight_appends,
+            snapshot_resend_ticks: election_timeout_in_heartbeats(c).max(2),
             unsafe_commit_previous_term_entries: c.unsafe_commit_previous_term_entries,
             unsafe_skip_election_restriction: c.unsafe_skip_election_restriction,
         }
     }
+}
+
+/// How many heartbeat intervals fit in the shortest election timeout, rounded up.
+fn election_timeout_in_heartbeats(c: &Config) -> u32 {
+    let hb = c.heartbeat_interval.as_nanos().max(1);
+    let n = c.election_timeout_min.as_nanos().div_ceil(hb);
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Default for RaftConfig {
