@@ -475,6 +475,7 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         let Ready {
             mut messages,
             log_dirty_from,
+            persist_to,
             snapshot_to_restore,
             committed,
             reads,
@@ -551,6 +552,15 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
                 }
             }
             _ => {}
+        }
+        // The log write above is durable (it was synchronous): tell the core, which
+        // counts a leader's own entries only from here, and carry out what that decided
+        // (a commit, in a cluster of one) now rather than at the next wake-up.
+        if let Some((index, term)) = persist_to {
+            self.core.on_persist_entries(index, term);
+            if self.core.has_ready() {
+                self.handle_ready();
+            }
         }
         if let Some(threshold) = self.config.snapshot_threshold {
             if self.core.snapshot_due(threshold) {
@@ -710,6 +720,9 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         self.core.compact(index, data);
         let ready = self.core.take_ready();
         self.shared.storage.lock().persist(&ready, &self.core);
+        if let Some((index, term)) = ready.persist_to {
+            self.core.on_persist_entries(index, term);
+        }
         let (term, role) = (self.core.term(), self.core.role());
         for e in ready.events {
             self.shared.trace.record(Some(self.id), term, Some(role), e);

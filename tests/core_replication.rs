@@ -190,6 +190,75 @@ fn an_entry_is_persisted_in_the_same_ready_as_its_acknowledgement() {
     assert_eq!(persisted, vec![1, 1]);
 }
 
+/// §5.3: an entry commits once it is stored on a majority, and "stored" means durable on
+/// the leader too. The leader's disk is slow here: its write of entry 2 is not yet
+/// acknowledged when follower 1 acknowledges, so only one of three copies is known durable
+/// and nothing commits, until the leader's write is acknowledged. Then the same with the
+/// other follower's copy instead of the leader's.
+#[test]
+fn a_leader_counts_its_own_entry_only_once_its_write_is_acknowledged() {
+    let mut net: CoreNet = CoreNet::new(3);
+    net.elect(0);
+    net.isolate(2);
+    net.hold_writes(0);
+    net.propose(0, 7).unwrap();
+    net.deliver_all();
+    assert_eq!(net.node(0).progress()[&1].match_index, 2);
+    assert_eq!(
+        net.node(0).commit_index(),
+        1,
+        "n1's copy and an unacknowledged write are no majority"
+    );
+    assert_eq!(net.node(0).persisted_index(), 1);
+    assert_eq!(net.ack_writes(0), 1);
+    assert_eq!(net.node(0).persisted_index(), 2);
+    assert_eq!(
+        net.node(0).commit_index(),
+        2,
+        "the leader's own write counts now"
+    );
+
+    // Entry 3: the leader's write stays unacknowledged, and n2 comes back instead.
+    net.propose(0, 8).unwrap();
+    net.deliver_all();
+    assert_eq!(net.node(0).commit_index(), 2);
+    net.recover();
+    for _ in 0..2 {
+        net.tick_heartbeat(0); // n2 lost 2..=3: re-sent after a silent interval
+        net.deliver_all();
+    }
+    assert_eq!(net.node(0).progress()[&2].match_index, 3);
+    assert_eq!(net.node(0).persisted_index(), 2, "still unacknowledged");
+    assert_eq!(net.node(0).commit_index(), 3, "n1 and n2 are a majority");
+    net.release_writes(0);
+    assert_eq!(net.node(0).persisted_index(), 3);
+}
+
+/// An acknowledgement arriving after the entry it covers was overwritten does not make
+/// the new entry durable: n0 leads term 1 with a slow disk and appends entry 2, is cut
+/// off, and n1's term-2 entries replace it. The old write's acknowledgement counts only
+/// below the replaced entry; the new write's covers the rest.
+#[test]
+fn a_write_acknowledged_after_its_entry_was_overwritten_does_not_count() {
+    let mut net: CoreNet = CoreNet::new(3);
+    net.elect(0);
+    net.hold_writes(0);
+    net.isolate(0);
+    net.propose(0, 1).unwrap(); // t1@2, on n0 only
+    net.elect(1);
+    net.propose(1, 2).unwrap();
+    net.deliver_all();
+    net.recover();
+    net.tick_heartbeat(1);
+    net.deliver_all();
+    assert_eq!(net.log_terms(0), vec![1, 2, 2], "t1@2 replaced");
+    assert_eq!(net.node(0).persisted_index(), 1);
+    assert_eq!(net.ack_write(0), Some((2, 1)), "the old write, late");
+    assert_eq!(net.node(0).persisted_index(), 1, "t1@2 is not t2@2");
+    net.ack_writes(0);
+    assert_eq!(net.node(0).persisted_index(), 3);
+}
+
 /// §5.3, AppendEntries rule 3: a follower deletes entries only on a real conflict (same
 /// index, different term). AppendEntries that arrive late, twice or out of order hold
 /// entries the follower already has, and must never truncate the entries after them.
@@ -398,8 +467,8 @@ fn assert_log_matching(net: &CoreNet<u64, Vec<u64>>, seed: u64) {
 }
 
 /// One seeded run: random deliveries (reordered), drops, duplicates, timer ticks,
-/// proposals, crashes and restarts, compactions, isolations, leadership transfers and
-/// clock moves; then everything heals and the cluster must converge. The testkit checks
+/// proposals, crashes and restarts, compactions, isolations, leadership transfers, clock
+/// moves and slow disks; then everything heals and the cluster must converge. The testkit checks
 /// Election Safety and State Machine Safety on every step, the core its own invariants.
 fn chaos_run(seed: u64, n: usize, cfg: RaftConfig, steps: usize) {
     use rand::{rngs::SmallRng, Rng, SeedableRng};
@@ -446,10 +515,18 @@ fn chaos_run(seed: u64, n: usize, cfg: RaftConfig, steps: usize) {
                 let _ = net.transfer_leadership(id, rng.gen_range(0..n));
             }
             97 if live => net.restart(id),
-            98 | 99 => {
+            98 => {
                 now += std::time::Duration::from_millis(rng.gen_range(10..100));
                 net.set_now(now);
             }
+            // A slow disk: writes acknowledged late, in bursts, or at once again.
+            99 if live => match rng.gen_range(0..3) {
+                0 => net.hold_writes(id),
+                1 => {
+                    net.ack_writes(id);
+                }
+                _ => net.release_writes(id),
+            },
             _ => {}
         }
         assert_log_matching(&net, seed);
@@ -461,6 +538,7 @@ fn chaos_run(seed: u64, n: usize, cfg: RaftConfig, steps: usize) {
         if net.is_crashed(id) {
             net.restart(id);
         }
+        net.release_writes(id);
     }
     net.set_now(now + std::time::Duration::from_secs(10));
     net.deliver_all();

@@ -555,18 +555,22 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     /// commits, but only if its entry is from the current term; earlier-term entries
     /// then commit with it (Log Matching). Counting replicas of an older term's entry is
     /// exactly what Figure 8 shows to be unsafe.
+    ///
+    /// "Stored" means durable, on the leader as on the followers: a follower
+    /// acknowledges only what it persisted, and the leader counts its own log only up to
+    /// what the runtime reported durable (`persisted_index`), not up to its last entry.
     pub(crate) fn maybe_commit(&mut self) {
         if self.role != Role::Leader {
             return;
         }
-        let last = self.log.last_index();
+        let own = self.persisted_index;
         let matches: Vec<Index> = self
             .membership
             .voters
             .iter()
             .map(|&v| {
                 if v == self.id {
-                    last
+                    own
                 } else {
                     self.progress.get(&v).map_or(0, |p| p.match_index)
                 }

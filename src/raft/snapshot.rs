@@ -89,6 +89,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         self.ready.reset_election_timer = true;
         let (index, term) = (snapshot.last_index, snapshot.last_term);
         if index > self.commit_index {
+            // Entries past our commit index may differ from the snapshot's: until the
+            // snapshot is durable, what the disk holds there no longer counts.
+            self.note_log_change(self.commit_index + 1);
             self.log.install_snapshot(index, term);
             self.commit_index = index;
             self.last_applied = index;
