@@ -72,6 +72,8 @@ struct PendingQuery<C> {
 struct AfterWrite<S: StateMachine> {
     messages: Vec<Envelope<S::Command, S::Snapshot>>,
     log_dirty_from: Option<Index>,
+    /// The log write to report durable once it is (`Raft::on_persist_entries`).
+    persist_to: Option<(Index, Term)>,
     snapshot_to_restore: Option<Snapshot<S::Snapshot>>,
     committed: Vec<Entry<S::Command>>,
     reads: Vec<ReadState>,
@@ -178,6 +180,12 @@ impl<S: StateMachine> NodeDriver<S> {
     /// [`NodeDriver::finish_ready`].
     pub(crate) fn is_writing(&self) -> bool {
         self.after_write.is_some()
+    }
+
+    /// Whether the core has output to carry out: left by a write's acknowledgement (a
+    /// leader's commit) or by input taken while a write was in progress.
+    pub(crate) fn has_ready(&self) -> bool {
+        self.core.has_ready()
     }
 
     /// The packets produced since the last call, to hand to the network.
@@ -324,6 +332,7 @@ impl<S: StateMachine> NodeDriver<S> {
         let Ready {
             mut messages,
             log_dirty_from,
+            persist_to,
             snapshot_to_restore,
             committed,
             reads,
@@ -356,6 +365,7 @@ impl<S: StateMachine> NodeDriver<S> {
         self.after_write = Some(AfterWrite {
             messages,
             log_dirty_from,
+            persist_to,
             snapshot_to_restore,
             committed,
             reads,
@@ -380,6 +390,11 @@ impl<S: StateMachine> NodeDriver<S> {
         let Some(rest) = self.after_write.take() else {
             return;
         };
+        // The write is durable now: a leader counts its own new entries from here (the
+        // runtime then carries out what that decided: `has_ready`).
+        if let Some((index, term)) = rest.persist_to {
+            self.core.on_persist_entries(index, term);
+        }
         for env in rest.messages {
             self.send(env.to, Wire::Raft(env.msg));
         }
@@ -546,6 +561,9 @@ impl<S: StateMachine> NodeDriver<S> {
         self.core.compact(index, data);
         let ready = self.core.take_ready();
         self.shared.storage.lock().persist(&ready, &self.core);
+        if let Some((index, term)) = ready.persist_to {
+            self.core.on_persist_entries(index, term);
+        }
         let (term, role) = (self.core.term(), self.core.role());
         for e in ready.events {
             self.shared.trace.record(Some(self.id), term, Some(role), e);

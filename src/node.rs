@@ -141,15 +141,22 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
     fn handle_ready(&mut self) {
         let router = self.router.clone();
         let mut send = |out| flush(&router, out);
-        let now = self.now();
-        if let Some(write) = self.driver.begin_ready(now, &mut send) {
-            // What may leave before the write does (parallel_disk_writes), now.
-            send(self.driver.take_outbox());
-            std::thread::sleep(write);
+        loop {
             let now = self.now();
-            self.driver.finish_ready(now, &mut send);
+            if let Some(write) = self.driver.begin_ready(now, &mut send) {
+                // What may leave before the write does (parallel_disk_writes), now.
+                send(self.driver.take_outbox());
+                std::thread::sleep(write);
+                let now = self.now();
+                self.driver.finish_ready(now, &mut send);
+            }
+            send(self.driver.take_outbox());
+            // The write's acknowledgement may have left work (a leader's commit, in a
+            // cluster of one): carry it out now, not at the next wake-up.
+            if !self.driver.has_ready() {
+                break;
+            }
         }
-        send(self.driver.take_outbox());
     }
 }
 

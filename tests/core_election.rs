@@ -46,7 +46,8 @@ fn terms(net: &CoreNet) -> Vec<Term> {
 }
 
 /// §5.2: a cluster of one is its own majority: its first timeout makes it leader, and a
-/// proposal commits the moment it is appended. No message is ever sent.
+/// proposal commits the moment its write is durable (the testkit acknowledges it within
+/// the same step). No message is ever sent.
 #[test]
 fn a_single_node_cluster_elects_itself_and_commits_at_once() {
     let mut net: CoreNet = CoreNet::new(1);

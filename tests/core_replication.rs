@@ -1,5 +1,5 @@
-//! Log replication (§5.3), the commit rule (§5.4.2) and log compaction (§7), on the pure
-//! Raft core, stepped by hand with the testkit.
+//! Log replication (§5.3) and the commit rule (§5.4.2), on the pure Raft core, stepped by
+//! hand with the testkit. Log compaction (§7) is in `core_snapshot.rs`.
 
 use raftsim::event::EventKind;
 use raftsim::log::Payload;
@@ -21,10 +21,6 @@ fn truncations(net: &CoreNet<impl Clone, impl Clone>, id: NodeId) -> Vec<Truncat
             _ => None,
         })
         .collect()
-}
-
-fn is_snapshot<C, D>(e: &raftsim::message::Envelope<C, D>) -> bool {
-    matches!(e.msg, Message::InstallSnapshot { .. })
 }
 
 /// Dissertation §6.4 (and §8 of the paper): a new leader appends an empty entry of its
@@ -192,6 +188,75 @@ fn an_entry_is_persisted_in_the_same_ready_as_its_acknowledgement() {
         .map(|e| e.term)
         .collect();
     assert_eq!(persisted, vec![1, 1]);
+}
+
+/// §5.3: an entry commits once it is stored on a majority, and "stored" means durable on
+/// the leader too. The leader's disk is slow here: its write of entry 2 is not yet
+/// acknowledged when follower 1 acknowledges, so only one of three copies is known durable
+/// and nothing commits, until the leader's write is acknowledged. Then the same with the
+/// other follower's copy instead of the leader's.
+#[test]
+fn a_leader_counts_its_own_entry_only_once_its_write_is_acknowledged() {
+    let mut net: CoreNet = CoreNet::new(3);
+    net.elect(0);
+    net.isolate(2);
+    net.hold_writes(0);
+    net.propose(0, 7).unwrap();
+    net.deliver_all();
+    assert_eq!(net.node(0).progress()[&1].match_index, 2);
+    assert_eq!(
+        net.node(0).commit_index(),
+        1,
+        "n1's copy and an unacknowledged write are no majority"
+    );
+    assert_eq!(net.node(0).persisted_index(), 1);
+    assert_eq!(net.ack_writes(0), 1);
+    assert_eq!(net.node(0).persisted_index(), 2);
+    assert_eq!(
+        net.node(0).commit_index(),
+        2,
+        "the leader's own write counts now"
+    );
+
+    // Entry 3: the leader's write stays unacknowledged, and n2 comes back instead.
+    net.propose(0, 8).unwrap();
+    net.deliver_all();
+    assert_eq!(net.node(0).commit_index(), 2);
+    net.recover();
+    for _ in 0..2 {
+        net.tick_heartbeat(0); // n2 lost 2..=3: re-sent after a silent interval
+        net.deliver_all();
+    }
+    assert_eq!(net.node(0).progress()[&2].match_index, 3);
+    assert_eq!(net.node(0).persisted_index(), 2, "still unacknowledged");
+    assert_eq!(net.node(0).commit_index(), 3, "n1 and n2 are a majority");
+    net.release_writes(0);
+    assert_eq!(net.node(0).persisted_index(), 3);
+}
+
+/// An acknowledgement arriving after the entry it covers was overwritten does not make
+/// the new entry durable: n0 leads term 1 with a slow disk and appends entry 2, is cut
+/// off, and n1's term-2 entries replace it. The old write's acknowledgement counts only
+/// below the replaced entry; the new write's covers the rest.
+#[test]
+fn a_write_acknowledged_after_its_entry_was_overwritten_does_not_count() {
+    let mut net: CoreNet = CoreNet::new(3);
+    net.elect(0);
+    net.hold_writes(0);
+    net.isolate(0);
+    net.propose(0, 1).unwrap(); // t1@2, on n0 only
+    net.elect(1);
+    net.propose(1, 2).unwrap();
+    net.deliver_all();
+    net.recover();
+    net.tick_heartbeat(1);
+    net.deliver_all();
+    assert_eq!(net.log_terms(0), vec![1, 2, 2], "t1@2 replaced");
+    assert_eq!(net.node(0).persisted_index(), 1);
+    assert_eq!(net.ack_write(0), Some((2, 1)), "the old write, late");
+    assert_eq!(net.node(0).persisted_index(), 1, "t1@2 is not t2@2");
+    net.ack_writes(0);
+    assert_eq!(net.node(0).persisted_index(), 3);
 }
 
 /// §5.3, AppendEntries rule 3: a follower deletes entries only on a real conflict (same
@@ -373,136 +438,6 @@ fn a_restarted_follower_comes_back_with_its_persisted_state() {
     assert_eq!(net.applied_commands(1), vec![1], "re-applied from the log");
 }
 
-// ---- §7 log compaction and InstallSnapshot ---------------------------------------------
-
-type SnapNet = CoreNet<u64, Vec<u64>>;
-
-/// A leader (node 0) with commands 1..=10 at indexes 2..=11 committed, node 1 in step,
-/// node 2 elsewhere, and the leader's log compacted through index 8.
-fn compacted_leader(
-    hold_from_2: bool,
-) -> (SnapNet, Vec<raftsim::message::Envelope<u64, Vec<u64>>>) {
-    let mut net = SnapNet::new(3);
-    net.elect(0);
-    if !hold_from_2 {
-        net.isolate(2);
-    }
-    for c in 1..=10 {
-        net.propose(0, c).unwrap();
-    }
-    let held = net.take_matching(|e| e.to == 2);
-    net.deliver_all();
-    assert_eq!(net.node(0).commit_index(), 11);
-    // The state machine's state at index 8: the commands at indexes 2..=8.
-    net.compact(0, 8, (1..=7).collect());
-    assert_eq!(net.node(0).log().snapshot_index(), 8);
-    assert_eq!(net.node(0).log().first_index(), 9);
-    (net, held)
-}
-
-/// §7: a follower that needs entries the leader has compacted gets the snapshot instead
-/// (InstallSnapshot), loads it, then receives the entries after it as usual.
-#[test]
-fn install_snapshot_brings_a_follower_behind_the_compacted_prefix_up_to_date() {
-    let (mut net, _) = compacted_leader(false);
-    net.recover();
-    net.tick_heartbeat(0);
-    net.deliver_all();
-    assert_eq!(net.count_delivered(is_snapshot), 1);
-    let f = net.node(2);
-    assert_eq!((f.log().snapshot_index(), f.log().last_index()), (8, 11));
-    assert_eq!(f.commit_index(), 11);
-    assert_eq!(net.restored(2).unwrap().data, (1..=7).collect::<Vec<u64>>());
-    assert_eq!(
-        net.applied_commands(2),
-        vec![8, 9, 10],
-        "after the snapshot"
-    );
-    assert!(net.events(2).contains(&EventKind::SnapshotInstalled {
-        leader: 0,
-        last_index: 8,
-        last_term: 1
-    }));
-    // It was persisted: a restart comes back from the snapshot.
-    net.restart(2);
-    assert_eq!(net.node(2).log().snapshot_index(), 8);
-    assert_eq!(net.node(2).commit_index(), 8);
-    assert_eq!(net.restored(2).unwrap().last_index, 8);
-}
-
-/// §7 (Figure 13, rule 6): a snapshot older than what the follower already has commited
-/// — a late or duplicated InstallSnapshot — is ignored: its log is not touched.
-#[test]
-fn an_install_snapshot_older_than_the_followers_state_is_ignored() {
-    let (mut net, _) = compacted_leader(false);
-    net.recover();
-    net.tick_heartbeat(0);
-    let snapshot = net.take_matching(is_snapshot);
-    assert_eq!(snapshot.len(), 1);
-    net.inject(snapshot[0].clone());
-    net.deliver_all();
-    net.propose(0, 11).unwrap();
-    net.deliver_all();
-    net.tick_heartbeat(0);
-    net.deliver_all();
-    assert_eq!(net.node(2).commit_index(), 12);
-    let log_before = net.node(2).log().entries().to_vec();
-
-    net.inject(snapshot[0].clone()); // the same snapshot, again and late
-    net.deliver_matching(|e| e.to == 2);
-    let ready = net.last_ready(2).unwrap();
-    assert!(ready.snapshot_to_restore.is_none() && !ready.snapshot_changed);
-    assert_eq!(net.node(2).log().entries(), &log_before[..]);
-    assert_eq!(net.node(2).log().snapshot_index(), 8);
-    let installs = net
-        .events(2)
-        .iter()
-        .filter(|e| matches!(e, EventKind::SnapshotInstalled { .. }))
-        .count();
-    assert_eq!(installs, 1);
-    net.deliver_all();
-    assert_eq!(
-        net.node(0).progress()[&2].match_index,
-        12,
-        "the reply moved nothing back"
-    );
-}
-
-/// §7 (Figure 13, rule 6): "If existing log entry has same index and term as snapshot's
-/// last included entry, retain log entries following it". The follower holds entries
-/// 1..=11 (but knows only index 1 committed) when a snapshot through 8 arrives: it keeps
-/// 9..=11.
-#[test]
-fn an_install_snapshot_matching_the_followers_log_keeps_the_suffix() {
-    let (mut net, held) = compacted_leader(true);
-    assert_eq!(held.len(), 10, "one AppendEntries per proposal");
-    net.tick_heartbeat(0);
-    let snapshot = net.take_matching(|e| e.to == 2 && is_snapshot(e));
-    assert_eq!(snapshot.len(), 1, "node 2's next entry was compacted");
-    for env in held {
-        net.inject(env);
-    }
-    net.deliver_matching(|e| e.to == 2);
-    assert_eq!(net.log_terms(2), vec![1; 11]);
-    assert_eq!(net.node(2).commit_index(), 1);
-
-    net.inject(snapshot[0].clone());
-    net.deliver_matching(|e| e.to == 2);
-    let f = net.node(2);
-    assert_eq!(
-        (f.log().snapshot_index(), f.log().last_index()),
-        (8, 11),
-        "9..=11 kept"
-    );
-    assert_eq!(f.commit_index(), 8);
-    assert!(net.restored(2).is_some());
-    net.deliver_all();
-    net.tick_heartbeat(0);
-    net.deliver_all();
-    assert_eq!(net.node(2).commit_index(), 11);
-    assert_eq!(net.applied_commands(2), vec![8, 9, 10]);
-}
-
 // ---- seeded chaos ----------------------------------------------------------------------
 
 /// Checks Log Matching (§5.3) between every two live nodes: where two logs hold an entry
@@ -532,8 +467,8 @@ fn assert_log_matching(net: &CoreNet<u64, Vec<u64>>, seed: u64) {
 }
 
 /// One seeded run: random deliveries (reordered), drops, duplicates, timer ticks,
-/// proposals, crashes and restarts, compactions, isolations, leadership transfers and
-/// clock moves; then everything heals and the cluster must converge. The testkit checks
+/// proposals, crashes and restarts, compactions, isolations, leadership transfers, clock
+/// moves and slow disks; then everything heals and the cluster must converge. The testkit checks
 /// Election Safety and State Machine Safety on every step, the core its own invariants.
 fn chaos_run(seed: u64, n: usize, cfg: RaftConfig, steps: usize) {
     use rand::{rngs::SmallRng, Rng, SeedableRng};
@@ -580,10 +515,18 @@ fn chaos_run(seed: u64, n: usize, cfg: RaftConfig, steps: usize) {
                 let _ = net.transfer_leadership(id, rng.gen_range(0..n));
             }
             97 if live => net.restart(id),
-            98 | 99 => {
+            98 => {
                 now += std::time::Duration::from_millis(rng.gen_range(10..100));
                 net.set_now(now);
             }
+            // A slow disk: writes acknowledged late, in bursts, or at once again.
+            99 if live => match rng.gen_range(0..3) {
+                0 => net.hold_writes(id),
+                1 => {
+                    net.ack_writes(id);
+                }
+                _ => net.release_writes(id),
+            },
             _ => {}
         }
         assert_log_matching(&net, seed);
@@ -595,6 +538,7 @@ fn chaos_run(seed: u64, n: usize, cfg: RaftConfig, steps: usize) {
         if net.is_crashed(id) {
             net.restart(id);
         }
+        net.release_writes(id);
     }
     net.set_now(now + std::time::Duration::from_secs(10));
     net.deliver_all();

@@ -200,14 +200,22 @@ impl Cores {
         }
     }
 
-    /// Gives node `id` an input, then carries out its Ready.
+    /// Gives node `id` an input, then carries out its Ready: a write is durable at once,
+    /// and its acknowledgement may make a leader commit, which is carried out too.
     fn input<R>(&mut self, id: NodeId, f: impl FnOnce(&mut Raft<u64, ()>) -> R) -> R {
         let out = f(&mut self.nodes[id]);
-        let ready = self.nodes[id].take_ready();
-        self.queue.extend(ready.messages);
-        self.events
-            .extend(ready.events.into_iter().map(|e| (id, e)));
-        out
+        loop {
+            let ready = self.nodes[id].take_ready();
+            self.queue.extend(ready.messages);
+            self.events
+                .extend(ready.events.into_iter().map(|e| (id, e)));
+            if let Some((index, term)) = ready.persist_to {
+                self.nodes[id].on_persist_entries(index, term);
+            }
+            if !self.nodes[id].has_ready() {
+                return out;
+            }
+        }
     }
 
     /// Delivers every message in flight, and those sent in response, oldest first;

@@ -10,12 +10,15 @@
 //! deliver messages by hand, which is how the paper's Figure 7 and Figure 8 are tested.
 //!
 //! The code is split by the paper's sections: [`election`] (§5.2, §5.4.1, §9.6),
-//! [`replication`] (§5.3, §5.4.2) and [`snapshot`] (§7).
+//! [`replication`] (§5.3, §5.4.2) and [`snapshot`] (§7); `persist` tracks which of the
+//! log the runtime has reported durable ([`Raft::on_persist_entries`]), which is as far
+//! as a leader counts its own copy.
 //!
 //! Left out on purpose: joint consensus (membership changes go one server at a time,
 //! dissertation §4.1) and chunked snapshots (a snapshot is one message in memory).
 
 pub mod election;
+mod persist;
 pub mod read;
 mod ready;
 pub mod reconfig;
@@ -54,6 +57,11 @@ pub struct RaftConfig {
     pub fast_backtracking: bool,
     /// The most unacknowledged AppendEntries per follower.
     pub max_inflight_appends: usize,
+    /// Heartbeat intervals a leader waits for the answer to an InstallSnapshot before it
+    /// presumes the snapshot or its answer lost and sends it again (§7). The core has no
+    /// clock, so the wait is counted in `tick_heartbeat` calls: an election timeout's
+    /// worth, at least 2 (a snapshot sent just before a tick waits one whole interval).
+    pub snapshot_resend_ticks: u32,
     /// UNSAFE: commit earlier terms' entries by counting replicas (breaks §5.4.2).
     pub unsafe_commit_previous_term_entries: bool,
     /// UNSAFE: vote without the election restriction (breaks §5.4.1).
@@ -76,10 +84,18 @@ impl From<&Config> for RaftConfig {
             max_entries_per_append: c.max_entries_per_append,
             fast_backtracking: c.fast_backtracking,
             max_inflight_appends: c.max_inflight_appends,
+            snapshot_resend_ticks: election_timeout_in_heartbeats(c).max(2),
             unsafe_commit_previous_term_entries: c.unsafe_commit_previous_term_entries,
             unsafe_skip_election_restriction: c.unsafe_skip_election_restriction,
         }
     }
+}
+
+/// How many heartbeat intervals fit in the shortest election timeout, rounded up.
+fn election_timeout_in_heartbeats(c: &Config) -> u32 {
+    let hb = c.heartbeat_interval.as_nanos().max(1);
+    let n = c.election_timeout_min.as_nanos().div_ceil(hb);
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Default for RaftConfig {
@@ -146,6 +162,12 @@ pub struct Raft<C, D> {
     /// A read arrived since the last flush: send one heartbeat round for all of them.
     pending_read_round: bool,
 
+    /// The highest index durable on this server's disk, as the runtime acknowledged
+    /// (`on_persist_entries`): the leader's own match index in the commit rule.
+    persisted_index: Index,
+    /// Log writes handed to the runtime and not yet acknowledged.
+    unstable: persist::Unstable,
+
     ready: Ready<C, D>,
     /// Proposals arrived since the last flush: send AppendEntries once for all of them.
     pending_broadcast: bool,
@@ -161,6 +183,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         persisted: Persisted<C, D>,
     ) -> Self {
         let snapshot_index = persisted.log.snapshot_index();
+        // What a server starts from was loaded from its disk.
+        let persisted_index = persisted.log.last_index();
         let mut raft = Raft {
             id,
             cfg,
@@ -185,6 +209,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             read_seq: 0,
             reads: std::collections::VecDeque::new(),
             pending_read_round: false,
+            persisted_index,
+            unstable: persist::Unstable::default(),
             ready: Ready::default(),
             pending_broadcast: false,
         };
@@ -479,12 +505,21 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             self.emit(EventKind::Proposed { index });
         }
         self.pending_broadcast = true;
-        // A cluster of one commits at once.
-        self.maybe_commit();
+        // Nothing commits yet, not even in a cluster of one: the leader's own copy counts
+        // once it is durable (`on_persist_entries`).
         Ok((index, self.current_term))
     }
 
     // ---- output --------------------------------------------------------------------
+
+    /// Whether [`Raft::take_ready`] has anything to hand over. The runtime asks after
+    /// [`Raft::on_persist_entries`], which can commit (a leader counting its own write).
+    pub fn has_ready(&self) -> bool {
+        self.pending_broadcast
+            || self.pending_read_round
+            || self.commit_index > self.last_applied
+            || !self.ready.is_empty()
+    }
 
     /// Hands over everything the runtime must do since the last call (see [`Ready`]).
     pub fn take_ready(&mut self) -> Ready<C, D> {
@@ -504,6 +539,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             );
             self.last_applied = self.commit_index;
         }
+        self.record_log_write();
         std::mem::take(&mut self.ready)
     }
 
@@ -526,9 +562,12 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         });
     }
 
+    /// The log changed from `from` on (appended, or replaced after a conflict): the
+    /// runtime must persist it from there.
     pub(crate) fn mark_dirty(&mut self, from: Index) {
         let d = self.ready.log_dirty_from.get_or_insert(from);
         *d = (*d).min(from);
+        self.note_log_change(from);
     }
 
     // ---- role transitions ----------------------------------------------------------

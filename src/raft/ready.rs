@@ -41,6 +41,16 @@ impl<C, D> Default for Persisted<C, D> {
 /// `snapshot_changed`), then send `messages`, then restore `snapshot_to_restore` and apply
 /// `committed`. Persisting first is what makes a vote or an acknowledgement a promise that
 /// survives a crash (§5.1, Figure 2: "updated on stable storage before responding").
+///
+/// Once the log write is durable, the runtime tells the core with
+/// [`Raft::on_persist_entries`](super::Raft::on_persist_entries)`(persist_to)`: a leader
+/// counts its own copy of an entry towards a majority only from then on (§5.3). That call
+/// may commit entries, so the runtime then takes the next `Ready` if
+/// [`Raft::has_ready`](super::Raft::has_ready). A runtime that writes synchronously calls
+/// it right after the write. One that writes in the background may send a step's
+/// requests (AppendEntries, RequestVote, InstallSnapshot) while the write is in progress
+/// (dissertation §10.2.1), but never its replies: a follower's acknowledgement or a
+/// granted vote is sent only after the write it promises is durable.
 #[derive(Debug)]
 pub struct Ready<C, D> {
     /// Messages to hand to the network.
@@ -52,6 +62,11 @@ pub struct Ready<C, D> {
     pub log_dirty_from: Option<Index>,
     /// The snapshot changed (taken or installed): persist the core's snapshot and log.
     pub snapshot_changed: bool,
+    /// Set when this `Ready` writes the log (`log_dirty_from` or `snapshot_changed`): the
+    /// log's last entry (index, term) at the time. Once the write is durable, pass it to
+    /// [`Raft::on_persist_entries`](super::Raft::on_persist_entries), once per `Ready`
+    /// and in order.
+    pub persist_to: Option<(Index, Term)>,
     /// A snapshot from the leader that the state machine must load before `committed`.
     pub snapshot_to_restore: Option<Snapshot<D>>,
     /// Newly committed entries, to apply in order.
@@ -73,6 +88,7 @@ impl<C, D> Default for Ready<C, D> {
             hard_state: None,
             log_dirty_from: None,
             snapshot_changed: false,
+            persist_to: None,
             snapshot_to_restore: None,
             committed: Vec::new(),
             reads: Vec::new(),
@@ -90,6 +106,7 @@ impl<C, D> Ready<C, D> {
             && self.hard_state.is_none()
             && self.log_dirty_from.is_none()
             && !self.snapshot_changed
+            && self.persist_to.is_none()
             && self.snapshot_to_restore.is_none()
             && self.committed.is_empty()
             && self.reads.is_empty()

@@ -4,7 +4,9 @@
 //! Flow control follows etcd's progress states: a follower whose log position is
 //! unknown is *probed* with one AppendEntries at a time; once one succeeds the leader
 //! *replicates* optimistically, pipelining up to `max_inflight_appends` batches; a
-//! follower whose next entry was compacted away gets a *snapshot*.
+//! follower whose next entry was compacted away gets a *snapshot*, one, and the leader
+//! waits for its answer (or `snapshot_resend_ticks` heartbeats) before sending anything
+//! else but heartbeats.
 
 use std::collections::VecDeque;
 
@@ -23,7 +25,8 @@ pub enum ProgressState {
     Probe,
     /// Logs agree up to `match_index`: stream entries, several batches in flight.
     Replicate,
-    /// A snapshot is on its way; wait for its answer.
+    /// A snapshot is on its way: send no entries and no other snapshot until it is
+    /// answered, or `snapshot_resend_ticks` heartbeats pass without an answer.
     Snapshot,
 }
 
@@ -46,6 +49,10 @@ pub struct Progress {
     pub acked_since_heartbeat: bool,
     /// The latest ReadIndex round this follower has answered.
     pub acked_read_seq: u64,
+    /// Snapshot: the last index of the snapshot in flight (etcd's `PendingSnapshot`).
+    pub pending_snapshot: Index,
+    /// Snapshot: heartbeat ticks since it was sent, towards `snapshot_resend_ticks`.
+    pub snapshot_ticks: u32,
 }
 
 impl Progress {
@@ -60,21 +67,71 @@ impl Progress {
             recent_active: false,
             acked_since_heartbeat: false,
             acked_read_seq: 0,
+            pending_snapshot: 0,
+            snapshot_ticks: 0,
         }
     }
 
-    fn become_probe(&mut self, next_index: Index) {
-        self.state = ProgressState::Probe;
-        self.next_index = next_index;
+    fn reset_state(&mut self, state: ProgressState) {
+        self.state = state;
         self.probe_sent = false;
         self.inflight.clear();
+        self.pending_snapshot = 0;
+        self.snapshot_ticks = 0;
+    }
+
+    fn become_probe(&mut self, next_index: Index) {
+        self.reset_state(ProgressState::Probe);
+        self.next_index = next_index;
     }
 
     fn become_replicate(&mut self) {
-        self.state = ProgressState::Replicate;
+        self.reset_state(ProgressState::Replicate);
         self.next_index = self.next_index.max(self.match_index + 1);
-        self.probe_sent = false;
-        self.inflight.clear();
+    }
+
+    /// A snapshot through `last_index` has just been sent.
+    pub(crate) fn become_snapshot(&mut self, last_index: Index) {
+        self.reset_state(ProgressState::Snapshot);
+        self.pending_snapshot = last_index;
+    }
+
+    /// The follower holds the leader's log through `match_index`. False if that is no
+    /// news: a late, duplicated or repeated answer never moves matchIndex back.
+    pub(crate) fn maybe_update(&mut self, match_index: Index) -> bool {
+        if match_index <= self.match_index {
+            return false;
+        }
+        self.match_index = match_index;
+        self.next_index = self.next_index.max(match_index + 1);
+        self.acked_since_heartbeat = true;
+        true
+    }
+
+    /// After an acknowledgement through `match_index`: leave Probe (the logs agree),
+    /// slide the Replicate window, or end the wait for a snapshot once the follower holds
+    /// at least what it carried (§7; how the follower got there does not matter).
+    pub(crate) fn on_acknowledged(&mut self) {
+        match self.state {
+            ProgressState::Probe => self.become_replicate(),
+            ProgressState::Replicate => {
+                while self
+                    .inflight
+                    .front()
+                    .is_some_and(|&i| i <= self.match_index)
+                {
+                    self.inflight.pop_front();
+                }
+            }
+            ProgressState::Snapshot if self.match_index >= self.pending_snapshot => {
+                // Whatever was in flight before the snapshot is moot: stream from the
+                // match (etcd: BecomeProbe, then BecomeReplicate).
+                self.next_index = self.match_index + 1;
+                self.become_replicate()
+            }
+            // An answer to something older than the snapshot in flight: keep waiting.
+            ProgressState::Snapshot => {}
+        }
     }
 }
 
@@ -99,8 +156,14 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             return;
         };
         if p.state == ProgressState::Snapshot {
+            // One snapshot at a time (etcd's StateSnapshot): no entries, no second copy.
+            // A heartbeat still goes, as etcd sends every follower one whatever its
+            // state: it keeps the follower's election timer quiet while it waits, and its
+            // answer confirms ReadIndex rounds (§6.4). It checks the log at the
+            // snapshot's last entry, so once the follower has installed it, the answer
+            // says so even if the InstallSnapshot answer was lost.
             if heartbeat {
-                self.send_heartbeat_at(to, p.match_index);
+                self.send_heartbeat_at(to, self.log.snapshot_index());
             }
             return;
         }
@@ -175,7 +238,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     /// An empty AppendEntries whose consistency check is at `at`.
     fn send_heartbeat_at(&mut self, to: NodeId, at: Index) {
         let Some(prev_log_term) = self.log.term_at(at) else {
-            // `at` was compacted away; the follower needs the snapshot anyway.
+            // `at` was compacted away (Replicate, the follower's match below the
+            // snapshot): it needs the snapshot anyway. That moves it to the Snapshot
+            // state, so the next heartbeat does not send another.
             self.send_snapshot(to);
             return;
         };
@@ -193,11 +258,13 @@ impl<C: Clone, D: Clone> Raft<C, D> {
 
     /// The heartbeat timer fired (§5.2: leaders send periodic heartbeats to maintain
     /// their authority). Also the retransmission point: a follower that acknowledged
-    /// nothing for a whole interval while data was in flight is probed again.
+    /// nothing for a whole interval while data was in flight is probed again, and a
+    /// snapshot unanswered for `snapshot_resend_ticks` intervals is sent again.
     pub fn tick_heartbeat(&mut self) {
         if self.role != Role::Leader {
             return;
         }
+        let resend_ticks = self.cfg.snapshot_resend_ticks;
         let ids: Vec<NodeId> = self.progress.keys().copied().collect();
         for id in ids {
             let p = self.progress.get_mut(&id).expect("listed");
@@ -209,12 +276,18 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                     p.become_probe(next);
                 }
                 ProgressState::Probe => p.probe_sent = false,
-                ProgressState::Snapshot if !p.acked_since_heartbeat => {
-                    // The snapshot or its answer was lost: send it again.
-                    let next = p.match_index + 1;
-                    p.become_probe(next);
+                ProgressState::Snapshot => {
+                    // A snapshot can be large, slow on the wire and slow to install,
+                    // so one silent interval proves nothing; a whole election timeout's
+                    // worth means the snapshot or its answer was lost. Probe again from
+                    // what is known, which sends it once more.
+                    p.snapshot_ticks += 1;
+                    if p.snapshot_ticks >= resend_ticks {
+                        let next = p.match_index + 1;
+                        p.become_probe(next);
+                    }
                 }
-                _ => {}
+                ProgressState::Replicate => {}
             }
             p.acked_since_heartbeat = false;
             self.send_append(id, true);
@@ -436,19 +509,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             // Only a new acknowledgement is progress: a heartbeat's answer repeating the
             // old match index says nothing of the entries in flight, which
             // tick_heartbeat must re-send if they were lost.
-            if match_index > p.match_index {
-                p.match_index = match_index;
-                p.acked_since_heartbeat = true;
-            }
-            p.next_index = p.next_index.max(p.match_index + 1);
-            match p.state {
-                ProgressState::Probe | ProgressState::Snapshot => p.become_replicate(),
-                ProgressState::Replicate => {
-                    while p.inflight.front().is_some_and(|&i| i <= p.match_index) {
-                        p.inflight.pop_front();
-                    }
-                }
-            }
+            p.maybe_update(match_index);
+            p.on_acknowledged();
             self.maybe_commit();
             self.send_append(from, false);
             self.maybe_send_timeout_now();
@@ -493,18 +555,22 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     /// commits, but only if its entry is from the current term; earlier-term entries
     /// then commit with it (Log Matching). Counting replicas of an older term's entry is
     /// exactly what Figure 8 shows to be unsafe.
+    ///
+    /// "Stored" means durable, on the leader as on the followers: a follower
+    /// acknowledges only what it persisted, and the leader counts its own log only up to
+    /// what the runtime reported durable (`persisted_index`), not up to its last entry.
     pub(crate) fn maybe_commit(&mut self) {
         if self.role != Role::Leader {
             return;
         }
-        let last = self.log.last_index();
+        let own = self.persisted_index;
         let matches: Vec<Index> = self
             .membership
             .voters
             .iter()
             .map(|&v| {
                 if v == self.id {
-                    last
+                    own
                 } else {
                     self.progress.get(&v).map_or(0, |p| p.match_index)
                 }

@@ -6,7 +6,6 @@ use crate::log::Snapshot;
 use crate::message::Message;
 use crate::types::{Index, NodeId, Role};
 
-use super::replication::ProgressState;
 use super::Raft;
 
 impl<C: Clone, D: Clone> Raft<C, D> {
@@ -49,17 +48,23 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         });
     }
 
-    /// Sends the latest snapshot to a follower that needs compacted entries.
+    /// Sends the latest snapshot to a follower that needs compacted entries, and waits
+    /// for its answer (the progress's Snapshot state) before sending it anything but
+    /// heartbeats: a snapshot is the whole state machine, copied here and installed there.
     pub(crate) fn send_snapshot(&mut self, to: NodeId) {
-        let Some(snapshot) = self.snapshot.clone() else {
-            return;
-        };
         let Some(p) = self.progress.get_mut(&to) else {
             return;
         };
-        p.state = ProgressState::Snapshot;
-        p.inflight.clear();
+        let Some(snapshot) = self.snapshot.clone() else {
+            return;
+        };
         let last_index = snapshot.last_index;
+        debug_assert!(
+            p.match_index < last_index,
+            "a snapshot through {last_index} for n{to}, which matches through {}",
+            p.match_index
+        );
+        p.become_snapshot(last_index);
         self.emit(EventKind::SnapshotSent { to, last_index });
         self.send(
             to,
@@ -84,6 +89,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         self.ready.reset_election_timer = true;
         let (index, term) = (snapshot.last_index, snapshot.last_term);
         if index > self.commit_index {
+            // Entries past our commit index may differ from the snapshot's: until the
+            // snapshot is durable, what the disk holds there no longer counts.
+            self.note_log_change(self.commit_index + 1);
             self.log.install_snapshot(index, term);
             self.commit_index = index;
             self.last_applied = index;
@@ -106,7 +114,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         );
     }
 
-    /// The follower now holds everything through `last_index`.
+    /// The follower now holds everything through `last_index`. A late or duplicated
+    /// answer (a snapshot resent after a lost answer is answered twice) says nothing the
+    /// leader does not know, and must not move back a progress that has gone on since.
     pub(crate) fn handle_install_snapshot_reply(&mut self, from: NodeId, last_index: Index) {
         if self.role != Role::Leader {
             return;
@@ -115,11 +125,12 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             return;
         };
         p.recent_active = true;
-        p.acked_since_heartbeat = true;
-        p.match_index = p.match_index.max(last_index);
-        p.next_index = p.match_index + 1;
-        p.state = ProgressState::Probe;
-        p.probe_sent = false;
+        if !p.maybe_update(last_index) {
+            return;
+        }
+        // Matching through the snapshot's last entry, the follower can be streamed the
+        // entries after it (etcd: probe, then replicate at once).
+        p.on_acknowledged();
         self.maybe_commit();
         // A transfer target catching up through a snapshot may now match the whole log:
         // then TimeoutNow goes at once rather than after one more round trip (§3.10).

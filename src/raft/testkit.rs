@@ -7,9 +7,11 @@
 //! that resulted. It follows raft-rs's test harness (`isolate`, `cut`, `recover`) and
 //! etcd's interaction tests, and plays the runtime's part for each core exactly as
 //! `crate::node` does: after every input it takes the core's [`Ready`], persists it with
-//! [`Storage::persist`], queues its messages and "applies" its committed entries. So
-//! [`CoreNet::crash`] loses exactly a core's volatile state and [`CoreNet::restart`]
-//! rebuilds it from what it said to persist.
+//! [`Storage::persist`], queues its messages, "applies" its committed entries, and
+//! acknowledges the write ([`Raft::on_persist_entries`]). So [`CoreNet::crash`] loses
+//! exactly a core's volatile state and [`CoreNet::restart`] rebuilds it from what it said
+//! to persist. A node's disk can also be made slow ([`CoreNet::hold_writes`]): its writes
+//! are then acknowledged only when the test says so ([`CoreNet::ack_writes`]).
 //!
 //! Two of the paper's safety properties are checked on every step: Election Safety (at
 //! most one leader per term) and State Machine Safety (no two nodes apply different
@@ -59,6 +61,8 @@ pub struct CoreNet<C = u64, D = ()> {
     isolated: BTreeSet<NodeId>,
     cut: BTreeSet<(NodeId, NodeId)>,
     blocks: Vec<Block<C, D>>,
+    /// Nodes whose write acknowledgements are held back, and those held, oldest first.
+    held_writes: BTreeMap<NodeId, VecDeque<(Index, Term)>>,
     trace: Vec<(NodeId, EventKind)>,
     applied: BTreeMap<NodeId, Vec<Entry<C>>>,
     restored: BTreeMap<NodeId, Snapshot<D>>,
@@ -129,6 +133,7 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
             isolated: BTreeSet::new(),
             cut: BTreeSet::new(),
             blocks: Vec::new(),
+            held_writes: BTreeMap::new(),
             trace: Vec::new(),
             applied: BTreeMap::new(),
             restored: BTreeMap::new(),
@@ -218,7 +223,9 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
         core.term()
     }
 
-    /// The runtime's part: persist, queue the messages, restore and apply, record.
+    /// The runtime's part: persist, queue the messages, restore and apply, record, then
+    /// acknowledge the write (unless the node's disk is slow) and carry out what that
+    /// decided (a leader's commit).
     fn flush(&mut self, id: NodeId) {
         let core = self.nodes.get_mut(&id).expect("flush of a live node");
         let ready = core.take_ready();
@@ -267,7 +274,24 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
             }
             self.trace.push((id, ev.clone()));
         }
+        let write = ready.persist_to;
         self.last_ready.insert(id, ready);
+        if let Some(write) = write {
+            match self.held_writes.get_mut(&id) {
+                Some(held) => held.push_back(write),
+                None => self.acknowledge_write(id, write),
+            }
+        }
+    }
+
+    /// Tells node `id`'s core its write through `(index, term)` is durable, and handles
+    /// what follows.
+    fn acknowledge_write(&mut self, id: NodeId, (index, term): (Index, Term)) {
+        let core = self.nodes.get_mut(&id).expect("a live node");
+        core.on_persist_entries(index, term);
+        if core.has_ready() {
+            self.flush(id);
+        }
     }
 
     fn violation(&mut self, what: String) {
@@ -396,7 +420,37 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
         self.blocks.push(Box::new(pred));
     }
 
-    /// Restores every link and lifts every block (crashed nodes stay crashed).
+    /// From now on node `id`'s disk is slow: each write still reaches its stable storage
+    /// at once (a crash keeps it), but its core learns the write is durable only at
+    /// [`CoreNet::ack_writes`]. Meanwhile, as a leader, it does not count its own copy of
+    /// the entries written.
+    pub fn hold_writes(&mut self, id: NodeId) {
+        self.held_writes.entry(id).or_default();
+    }
+
+    /// Acknowledges node `id`'s oldest held write, followed by the runtime's handling of
+    /// what it decided; returns its last entry (index, term), `None` if none was held.
+    pub fn ack_write(&mut self, id: NodeId) -> Option<(Index, Term)> {
+        let write = self.held_writes.get_mut(&id)?.pop_front()?;
+        self.acknowledge_write(id, write);
+        Some(write)
+    }
+
+    /// Acknowledges node `id`'s held writes, oldest first, each followed by the runtime's
+    /// handling of what it decided; returns how many. Later writes are still held.
+    pub fn ack_writes(&mut self, id: NodeId) -> usize {
+        std::iter::from_fn(|| self.ack_write(id)).count()
+    }
+
+    /// Node `id`'s disk is fast again: its held writes are acknowledged, and so is every
+    /// later write, at once.
+    pub fn release_writes(&mut self, id: NodeId) {
+        self.ack_writes(id);
+        self.held_writes.remove(&id);
+    }
+
+    /// Restores every link and lifts every block (crashed nodes stay crashed; a slow
+    /// disk stays slow).
     pub fn recover(&mut self) {
         self.isolated.clear();
         self.cut.clear();
@@ -407,6 +461,10 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
     /// stays. Messages to it are lost until it restarts.
     pub fn crash(&mut self, id: NodeId) {
         self.nodes.remove(&id);
+        // The writes reached storage; their acknowledgements die with the core.
+        if let Some(held) = self.held_writes.get_mut(&id) {
+            held.clear();
+        }
         self.applied.remove(&id);
         self.restored.remove(&id);
     }
@@ -494,7 +552,8 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
         self.trace.clear();
     }
 
-    /// The Ready node `id` produced last.
+    /// The Ready node `id` produced last (if acknowledging its write made it commit,
+    /// the Ready that carried the commit).
     pub fn last_ready(&self, id: NodeId) -> Option<&Ready<C, D>> {
         self.last_ready.get(&id)
     }

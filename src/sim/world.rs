@@ -404,7 +404,9 @@ impl<S: StateMachine> World<S> {
                 return;
             }
             let node = self.nodes.get_mut(&id).expect("a running node");
-            if !node.driver.fire_timers(now) {
+            // Go round again if a timer fired, or if the write's acknowledgement left
+            // work (a leader's commit).
+            if !node.driver.fire_timers(now) && !node.driver.has_ready() {
                 break;
             }
         }
