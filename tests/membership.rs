@@ -453,3 +453,33 @@ fn removing_a_node_while_another_thread_restarts_it() {
     assert_eq!(members.len(), 2);
     kv.assert_safe();
 }
+
+/// §4.2.1: a learner that cannot catch up is not promoted. Here it is cut off before it
+/// joins (its id is the next fresh one), so it never receives an entry; `add_node` must
+/// fail, remove it, and leave three voters, so one more failure does not stop writes.
+/// (Before, it was promoted after its rounds ran out: four voters, one of them absent.)
+#[test]
+fn a_learner_that_never_catches_up_is_removed_not_promoted() {
+    let config = raftsim::Config {
+        seed: Some(5),
+        ..raftsim::Config::default().simulated()
+    };
+    let c: raftsim::Cluster<raftsim::state_machine::Recorder<u64>> =
+        raftsim::Cluster::with_config(3, config);
+    c.wait_for_leader(std::time::Duration::from_secs(5))
+        .unwrap();
+    c.disconnect(3); // the id add_node will give
+    let err = c.add_node().expect_err("a learner cut off cannot catch up");
+    assert!(err.to_string().contains("did not catch up"), "{err}");
+    assert_eq!(c.ids(), vec![0, 1, 2]);
+    let leader = c
+        .wait_for_leader(std::time::Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(c.status(leader).members, vec![0, 1, 2]);
+    // One more failure: two of three voters still commit.
+    let follower = (0..3).find(|&n| n != leader).unwrap();
+    c.crash(follower);
+    c.propose_and_wait(1, 2, std::time::Duration::from_secs(5))
+        .expect("a majority of the three voters still commits");
+    c.assert_safe();
+}

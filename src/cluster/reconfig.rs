@@ -41,7 +41,30 @@ impl<S: StateMachine + Default> Cluster<S> {
             return Err(e);
         }
         self.directory.lock().push(id);
-        let rounds = self.catch_up(id);
+        let Some(rounds) = self.catch_up(id) else {
+            // §4.2.1: a server that cannot catch up is not made a voter; it would
+            // raise the majority while contributing nothing to it (3 voters becoming 4
+            // means one more failure stops writes). Remove it and report.
+            self.trace.note(
+                log::Level::Warn,
+                "cluster",
+                &format!("n{id} did not catch up in {MAX_ROUNDS} rounds or {CHANGE_TIMEOUT:?}; removing it (§4.2.1)"),
+            );
+            let removed = self.change(ConfigChange::Remove(id));
+            self.directory.lock().retain(|&n| n != id);
+            if removed.is_ok() {
+                self.discard_node(id);
+            }
+            return Err(Error::Rejected(format!(
+                "n{id} did not catch up with the leader's log in {CHANGE_TIMEOUT:?}; \
+                 it was not promoted to voter{}",
+                if removed.is_ok() {
+                    " and was removed"
+                } else {
+                    " (its removal did not commit in time; it stays a learner)"
+                }
+            )));
+        };
         self.trace.note(
             log::Level::Info,
             "cluster",
@@ -138,25 +161,34 @@ impl<S: StateMachine + Default> Cluster<S> {
         false
     }
 
-    /// Runs catch-up rounds for learner `id`; returns how many it took.
-    fn catch_up(&self, id: NodeId) -> usize {
+    /// Runs catch-up rounds for learner `id`; returns how many it took, or `None` if
+    /// it did not catch up within `MAX_ROUNDS` rounds and `CHANGE_TIMEOUT` in all.
+    fn catch_up(&self, id: NodeId) -> Option<usize> {
         let round_limit = self.config.election_timeout_min;
+        let deadline = self.now() + CHANGE_TIMEOUT;
         for round in 1..=MAX_ROUNDS {
             let Some(leader) = self.leader() else {
+                if self.now() >= deadline {
+                    return None;
+                }
                 let now = self.now();
                 self.pause(now + crate::node::RETRY_PAUSE);
                 continue;
             };
             let target = self.status(leader).last_log_index;
             let start = self.now();
-            let caught = self.wait_for("the learner to catch up", CHANGE_TIMEOUT, |st| {
+            let left = deadline.saturating_sub(start);
+            let caught = self.wait_for("the learner to catch up", left, |st| {
                 st.iter().any(|s| s.id == id && s.last_log_index >= target)
             });
-            if caught.is_ok() && self.now() - start < round_limit {
-                return round;
+            if caught.is_err() {
+                return None;
+            }
+            if self.now() - start < round_limit {
+                return Some(round);
             }
         }
-        MAX_ROUNDS
+        None
     }
 
     /// Hands leadership from the current leader to `to` (§3.10) and waits until `to`

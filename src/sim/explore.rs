@@ -426,7 +426,9 @@ impl Run<'_> {
                 22..=24 => self.crash_leader_when("advances its commit index", |s| s.commit_index),
                 25..=36 => {
                     if !self.crashed.is_empty() {
-                        let n = self.crashed.remove(self.rng.gen_range(0..self.crashed.len()));
+                        let n = self
+                            .crashed
+                            .remove(self.rng.gen_range(0..self.crashed.len()));
                         self.note(format!("restart n{n}"));
                         c.restart(n);
                     }
