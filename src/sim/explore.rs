@@ -385,8 +385,12 @@ impl Run<'_> {
             .collect()
     }
 
-    /// Draws and applies faults until `end`.
+    /// Draws and applies faults until `end`: a fifth of the seeds get only leader
+    /// churn (the shape of Figure 8), the rest every kind of fault.
     fn faults(&mut self, end: Duration) {
+        if self.rng.gen_bool(0.2) {
+            return self.leader_churn(end);
+        }
         let c = self.cluster;
         loop {
             // Half the faults come in bursts a few milliseconds apart: what breaks
@@ -506,6 +510,34 @@ impl Run<'_> {
                             Ok(()) => {}
                             Err(e) => self.note(format!("remove_node n{n} failed: {e}")),
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Leaders crash as they append or commit, and crashed nodes come back, in quick
+    /// succession: Figure 8's (a)-(e) is five such steps. At most a minority is down,
+    /// so that elections keep happening.
+    fn leader_churn(&mut self, end: Duration) {
+        let c = self.cluster;
+        self.note("leader churn".into());
+        while c.now() < end {
+            let gap = Duration::from_millis(self.rng.gen_range(1..=60));
+            c.sleep(gap.min(end.saturating_sub(c.now())));
+            let minority = (c.ids().len() - 1) / 2;
+            match self.rng.gen_range(0..10) {
+                0..=3 if self.crashed.len() < minority => {
+                    self.crash_leader_when("appends an entry", |s| s.last_log_index)
+                }
+                4..=6 if self.crashed.len() < minority => {
+                    self.crash_leader_when("advances its commit index", |s| s.commit_index)
+                }
+                _ => {
+                    if !self.crashed.is_empty() {
+                        let n = self.crashed.remove(self.rng.gen_range(0..self.crashed.len()));
+                        self.note(format!("restart n{n}"));
+                        c.restart(n);
                     }
                 }
             }
