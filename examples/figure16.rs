@@ -109,7 +109,7 @@ fn main() {
     .no_timeline()
     .seed(1)
     .seed_note("with the line and the trial's number it seeds each trial")
-    .opt(Opt::whole(
+    .opt(Opt::count(
         "--trials",
         "N",
         "trials a line (1000; 150-150: at most 100)",

@@ -49,10 +49,10 @@ fn count(v: &str) -> bool {
     v.parse::<u64>().is_ok_and(|n| n >= 1)
 }
 fn seconds(v: &str) -> bool {
-    v.parse::<f64>().is_ok_and(|s| s.is_finite() && s >= 0.0)
+    v.parse::<f64>().is_ok_and(|s| s.is_finite() && s > 0.0)
 }
 fn whole_list(v: &str) -> bool {
-    v.split(',').all(|x| x.trim().parse::<u64>().is_ok())
+    v.split(',').all(|x| count(x.trim()))
 }
 fn range(v: &str) -> bool {
     parse_range(v).is_some()
@@ -96,13 +96,13 @@ impl Opt {
 
     /// A number of seconds (a fraction allowed).
     pub fn seconds(name: &'static str, help: &'static str) -> Opt {
-        let accepts = "a number of seconds, 0 or more (e.g. 2 or 0.5)";
+        let accepts = "a number of seconds above 0 (e.g. 2 or 0.5)";
         Opt::text(name, "S", help, accepts, seconds)
     }
 
-    /// Comma-separated whole numbers.
+    /// Comma-separated whole numbers, none of them 0.
     pub fn list(name: &'static str, metavar: &'static str, help: &'static str) -> Opt {
-        let accepts = "whole numbers separated by commas (e.g. 1,16,64)";
+        let accepts = "whole numbers, 1 or more, separated by commas (e.g. 1,16,64)";
         Opt::text(name, metavar, help, accepts, whole_list)
     }
 
@@ -373,6 +373,9 @@ impl Cli {
             let help = match (name, &self.sim) {
                 ("--sim", Sim::AlreadyExact(why)) => format!("accepted, changes nothing: {why}"),
                 ("--sim", Sim::Unsupported(why)) => format!("not supported: {why}"),
+                ("--seed", Sim::AlreadyExact(_)) => {
+                    "accepted and printed; nothing in this run is random".to_string()
+                }
                 ("--seed", _) => format!("{help} (default {}, or RAFTSIM_SEED)", self.seed),
                 _ => help.to_string(),
             };
