@@ -9,6 +9,8 @@
 //!     cargo run --release --example bench -- --runs 3     # each cell 3 times, medians printed
 //!     cargo run --release --example bench -- --busy-poll-us 0   # park at once (no polling)
 //!
+//! It measures the threaded runtime's wall-clock throughput, so `--sim` is refused.
+//!
 //! Workloads, each through the real router thread with the trace and live safety checks
 //! off:
 //! - `noop`: empty commands to a no-op state machine; each client waits until the leader
@@ -24,7 +26,7 @@
 
 #[path = "common/args.rs"]
 mod args;
-use args::value;
+use args::{parse_list, Opt, Sim};
 
 use std::time::{Duration, Instant};
 
@@ -44,20 +46,75 @@ const OPENRAFT: [(usize, &str, &str); 5] = [
 ];
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let clients = list(&args, "--clients").unwrap_or_else(|| vec![1, 16, 64, 256, 1024]);
-    let nodes = list(&args, "--nodes").unwrap_or_else(|| vec![3, 5]);
-    let secs: f64 = value(&args, "--secs").unwrap_or(2.0);
-    let per_call: usize = value(&args, "--per-call").unwrap_or(1);
-    let workloads: Vec<String> = value::<String>(&args, "--workloads")
+    let args = args::Cli::new(
+        "bench",
+        "Replicated writes per second and their latency, against an echo baseline and \
+         openraft's published figures.",
+    )
+    .release()
+    .no_timeline()
+    .seed(42)
+    .sim(Sim::Unsupported(
+        "it measures the threaded runtime's wall-clock throughput",
+    ))
+    .opt(Opt::list(
+        "--clients",
+        "N,..",
+        "logical clients per cell (1,16,64,256,1024)",
+    ))
+    .opt(Opt::list("--nodes", "N,..", "cluster sizes (3,5)"))
+    .opt(Opt::seconds("--secs", "measured time per cell (2)"))
+    .opt(Opt::whole(
+        "--per-call",
+        "N",
+        "requests a client sends together and waits for (1)",
+    ))
+    .opt(Opt::text(
+        "--workloads",
+        "W,..",
+        "workloads (echo,noop,put,get)",
+        "workloads from echo, noop, put, get, separated by commas",
+        |v| {
+            v.split(',')
+                .all(|w| ["echo", "noop", "put", "get"].contains(&w))
+        },
+    ))
+    .opt(Opt::whole(
+        "--snapshot",
+        "N",
+        "compact every N entries (never)",
+    ))
+    .opt(Opt::whole(
+        "--runs",
+        "N",
+        "runs per cell; medians printed (1)",
+    ))
+    .opt(Opt::whole(
+        "--busy-poll-us",
+        "US",
+        "Config::busy_poll in µs (100; 0 parks at once)",
+    ))
+    .parse();
+    let clients = args
+        .get::<String>("--clients")
+        .map_or_else(|| vec![1, 16, 64, 256, 1024], |v| parse_list(&v));
+    let nodes = args
+        .get::<String>("--nodes")
+        .map_or_else(|| vec![3, 5], |v| parse_list(&v));
+    let secs: f64 = args.get("--secs").unwrap_or(2.0);
+    let per_call: usize = args.get("--per-call").unwrap_or(1).max(1);
+    let workloads: Vec<String> = args
+        .get::<String>("--workloads")
         .unwrap_or_else(|| "echo,noop,put,get".into())
         .split(',')
         .map(str::to_string)
         .collect();
-    let snapshot: Option<u64> = value(&args, "--snapshot");
-    let repeat: usize = value(&args, "--runs").unwrap_or(1).max(1);
-    let busy_poll = value::<u64>(&args, "--busy-poll-us")
+    let snapshot: Option<u64> = args.get("--snapshot");
+    let repeat: usize = args.get("--runs").unwrap_or(1).max(1);
+    let busy_poll = args
+        .get::<u64>("--busy-poll-us")
         .map_or(Config::default().busy_poll, Duration::from_micros);
+    let seed = args.seed();
     let dur = Duration::from_secs_f64(secs);
     println!(
         "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call, busy poll {} µs; \
@@ -90,6 +147,7 @@ fn main() {
                     dur,
                     snapshot,
                     busy_poll,
+                    seed,
                 };
                 let runs: Vec<Stats> = (0..repeat)
                     .map(|_| match w.as_str() {
@@ -124,7 +182,7 @@ fn main() {
                                 })
                             }
                         }),
-                        other => panic!("unknown workload {other:?} (echo, noop, put, get)"),
+                        other => unreachable!("--workloads checked {other:?}"),
                     })
                     .collect();
                 let r = Stats::median(&runs);
@@ -151,15 +209,6 @@ fn main() {
             }
         }
     }
-}
-
-fn list(args: &[String], name: &str) -> Option<Vec<usize>> {
-    let v: String = value(args, name)?;
-    Some(
-        v.split(',')
-            .map(|x| x.trim().parse().expect("a list of numbers"))
-            .collect(),
-    )
 }
 
 fn ms(d: Duration) -> f64 {
@@ -213,6 +262,7 @@ struct Cell {
     dur: Duration,
     snapshot: Option<u64>,
     busy_poll: Duration,
+    seed: u64,
 }
 
 /// One cell on a fresh cluster; `setup` prepares the cluster (e.g. registers sessions)
@@ -223,7 +273,7 @@ fn run_raft<S: StateMachine + Default, F: Fn(u64, u64) -> S::Command>(
     setup: impl FnOnce(&Cluster<S>) -> F,
 ) -> Stats {
     let config = Config {
-        seed: Some(42),
+        seed: Some(cell.seed),
         snapshot_threshold: cell.snapshot,
         busy_poll: cell.busy_poll,
         trace: false,

@@ -4,13 +4,27 @@
 //!
 //!     cargo run --example catch_up
 //!     cargo run --example catch_up -- --timeline /tmp/catchup.html   # both runs
+//!     cargo run --example catch_up -- --sim                          # simulated runtime
+
+#[path = "common/args.rs"]
+mod args;
 
 use raftsim::scenarios::catch_up::{self, Opts, LAGGARD, REPAIRER};
 use raftsim::scenarios::maybe_write_timeline;
 
 fn main() {
+    let args = args::Cli::new(
+        "catch_up",
+        "Repairing a follower far behind (§5.3): one entry per rejection vs fast backtracking.",
+    )
+    .seed(Opts::default().seed)
+    .seed_note("the same for both runs")
+    .parse();
     raftsim::logging::init();
-    let base = Opts::default();
+    let base = Opts {
+        seed: args.seed(),
+        ..Opts::default()
+    };
     println!(
         "n{LAGGARD} led term 1, was cut off and accepted {} commands nobody else saw. Meanwhile the others",
         base.stale
@@ -20,15 +34,21 @@ fn main() {
         base.behind
     );
     println!("Then n{LAGGARD} is reconnected.\n");
-    let fast = catch_up::run(&Opts {
-        fast_backtracking: true,
-        ..base
-    })
+    let fast = catch_up::run_on(
+        &Opts {
+            fast_backtracking: true,
+            ..base
+        },
+        args.runtime(),
+    )
     .expect("fast");
-    let slow = catch_up::run(&Opts {
-        fast_backtracking: false,
-        ..base
-    })
+    let slow = catch_up::run_on(
+        &Opts {
+            fast_backtracking: false,
+            ..base
+        },
+        args.runtime(),
+    )
     .expect("slow");
     println!(
         "n{LAGGARD}'s log ends at index {}; the leader's at {}. They agree only up to index 2.\n",

@@ -3,18 +3,25 @@
 //!
 //!     cargo run --example election
 //!     RUST_LOG=info cargo run --example election    # every node's side of the story
+//!     cargo run --example election -- --sim --seed 3  # simulated runtime: replays exactly
 
-use std::time::{Duration, Instant};
+#[path = "common/args.rs"]
+mod args;
+
+use std::time::Duration;
 
 use raftsim::state_machine::Recorder;
 use raftsim::{summary, Cluster, Config, EventKind, Role};
 
 fn main() {
+    let args = args::Cli::new(
+        "election",
+        "Leader election (§5.2): five nodes elect a leader, it crashes, another is elected.",
+    )
+    .seed(7)
+    .parse();
     raftsim::logging::init();
-    let config = Config {
-        seed: Some(7),
-        ..Config::default()
-    };
+    let config = args.config(Config::default());
     let cluster: Cluster<Recorder<String>> = Cluster::with_config(5, config);
     println!("Five nodes start as followers with randomized election timeouts of 150-300 ms.");
 
@@ -34,7 +41,7 @@ fn main() {
     println!("It replicated a command to all five nodes.");
 
     println!("\nNow n{leader} crashes. The others stop hearing heartbeats...");
-    let crashed_at = Instant::now();
+    let crashed_at = cluster.now();
     cluster.crash(leader);
     let new_leader = cluster
         .wait_for_leader(Duration::from_secs(5))
@@ -42,7 +49,7 @@ fn main() {
     let st = cluster.status(new_leader);
     println!(
         "...and {:.0} ms later n{new_leader} has won term {}.",
-        crashed_at.elapsed().as_secs_f64() * 1000.0,
+        (cluster.now() - crashed_at).as_secs_f64() * 1000.0,
         st.term
     );
     explain_votes(&cluster, st.term);

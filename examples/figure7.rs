@@ -6,11 +6,22 @@
 //!     cargo run --example figure7
 //!     cargo run --example figure7 -- --timeline /tmp/figure7.html   # one file per run
 //!     RUST_LOG=info cargo run --example figure7                     # every node's side
+//!     cargo run --example figure7 -- --sim                          # simulated runtime
+
+#[path = "common/args.rs"]
+mod args;
 
 use raftsim::scenarios::figure7::{self, label_of, LOGS};
 use raftsim::scenarios::{maybe_write_timeline, names};
 
 fn main() {
+    let args = args::Cli::new(
+        "figure7",
+        "The paper's Figure 7 (§5.4.1): which of (a), (d), (f) can be elected, and why.",
+    )
+    .seed(7)
+    .seed_note("the same for the three runs")
+    .parse();
     raftsim::logging::init();
     println!("Figure 7: the leader of term 8 (n0) has crashed. The logs, by term of each entry:");
     for (id, log) in LOGS.iter().enumerate() {
@@ -19,11 +30,12 @@ fn main() {
     println!("A majority of 7 is 4 votes, and a candidate votes for itself.\n");
 
     for label in ['a', 'd', 'f'] {
-        let out = figure7::run(&figure7::Opts {
+        let opts = figure7::Opts {
             candidate: label,
-            seed: 7,
-        })
-        .unwrap_or_else(|e| panic!("figure 7 ({label}): {e}"));
+            seed: args.seed(),
+        };
+        let out = figure7::run_on(&opts, args.runtime())
+            .unwrap_or_else(|e| panic!("figure 7 ({label}): {e}"));
         let id = out.candidate;
         let log = LOGS[id];
         println!(

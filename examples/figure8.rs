@@ -7,7 +7,12 @@
 //!     cargo run --example figure8 -- --timeline /tmp/figure8.html
 //!
 //! Runs on the pure Raft core, one message at a time, so (c) can deliver index 2 to S3
-//! and S4 and lose index 3 sent right after it on the same links.
+//! and S4 and lose index 3 sent right after it on the same links. That makes every run
+//! exact already: `--sim` is accepted and changes nothing, and there is no randomness
+//! for `--seed` to seed.
+
+#[path = "common/args.rs"]
+mod args;
 
 use raftsim::scenarios::figure8::{self, Ending, Opts};
 use raftsim::scenarios::maybe_write_timeline;
@@ -22,6 +27,18 @@ fn show(out: &figure8::Outcome) {
 }
 
 fn main() {
+    args::Cli::new(
+        "figure8",
+        "The paper's Figure 8 (§5.4.2): why a leader does not commit an earlier term's entry \
+         by counting replicas.",
+    )
+    .seed(0)
+    .seed_note("unused")
+    .sim(args::Sim::AlreadyExact(
+        "figure8 steps the pure Raft core by hand, one message at a time, so every run is \
+         the same already",
+    ))
+    .parse();
     raftsim::logging::init();
     println!("Five servers S1..S5; each log is shown as the terms of its entries.");
     println!("(Every new leader first appends a no-op of its own term: S1's term-2 entry at");

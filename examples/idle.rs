@@ -12,10 +12,12 @@
 //! (/proc/self/task/*/schedstat, in nanoseconds) over the interval, as a share of one
 //! core. Clusters use the default `Config` (paper timeouts, trace on, safety checks on)
 //! for idle CPU, and the trace and checks off for throughput and memory.
+//!
+//! It measures what the OS threads of the threaded runtime cost, so `--sim` is refused.
 
 #[path = "common/args.rs"]
 mod args;
-use args::value;
+use args::{Opt, Sim};
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -24,12 +26,36 @@ use raftsim::state_machine::Noop;
 use raftsim::{Cluster, Config};
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--child") {
-        return child(&args[1..]);
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    // How this program runs itself for each measurement (see `spawn`): not for users.
+    if argv.first().map(String::as_str) == Some("--child") {
+        return child(&argv[1..]);
     }
-    let mode = args.first().map(String::as_str).unwrap_or("all");
-    let secs: f64 = value(&args, "--secs").unwrap_or(0.0);
+    let args = args::Cli::new(
+        "idle",
+        "CPU of an idle cluster, throughput and memory from 3 to 51 nodes, peak memory of a \
+         million writes.",
+    )
+    .release()
+    .no_timeline()
+    .seed(42)
+    .sim(Sim::Unsupported(
+        "it measures the OS threads' CPU time and the process's memory",
+    ))
+    .positional(
+        "MODE",
+        "which tables to print",
+        "one of all, idle, scale, million",
+        |m| ["all", "idle", "scale", "million"].contains(&m),
+    )
+    .opt(Opt::seconds(
+        "--secs",
+        "seconds per measurement (idle 10, scale 2)",
+    ))
+    .parse();
+    let mode = args.positional().unwrap_or("all");
+    let secs: f64 = args.get("--secs").unwrap_or(0.0);
+    let seed = args.seed().to_string();
     if matches!(mode, "all" | "idle") {
         let secs = if secs > 0.0 { secs } else { 10.0 };
         let poll = Config::default().busy_poll.as_micros().to_string();
@@ -39,8 +65,9 @@ fn main() {
             "nodes", "CPU %", "VmHWM MiB", "CPU % with busy_poll 0"
         );
         for n in [5, 51] {
-            let out = spawn(&["idle", &n.to_string(), &secs.to_string(), &poll]);
-            let off = spawn(&["idle", &n.to_string(), &secs.to_string(), "0"]);
+            let (n, secs) = (n.to_string(), secs.to_string());
+            let out = spawn(&["idle", &n, &secs, &poll, &seed]);
+            let off = spawn(&["idle", &n, &secs, "0", &seed]);
             println!("{n:>5} {:>8} {:>10} {:>24}", out[0], out[1], off[0]);
         }
     }
@@ -54,7 +81,7 @@ fn main() {
             "nodes", "writes/s", "VmHWM MiB", "VmRSS MiB", "threads"
         );
         for n in [3, 5, 7, 9, 15, 21, 31, 41, 51] {
-            let out = spawn(&["scale", &n.to_string(), &secs.to_string()]);
+            let out = spawn(&["scale", &n.to_string(), &secs.to_string(), &seed]);
             println!(
                 "{n:>5} {:>10} {:>10} {:>10} {:>9}",
                 out[0], out[1], out[2], out[3]
@@ -68,7 +95,7 @@ fn main() {
             "snapshots", "secs", "writes/s", "VmHWM MiB"
         );
         for threshold in ["none", "10000"] {
-            let out = spawn(&["million", threshold]);
+            let out = spawn(&["million", threshold, &seed]);
             let label = if threshold == "none" {
                 "off".to_string()
             } else {
@@ -98,11 +125,14 @@ fn spawn(args: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// One measurement: `args` are the mode, the mode's numbers, and the seed last.
 fn child(args: &[String]) {
+    let seed: u64 = args.last().expect("a seed").parse().expect("a seed");
     let n = |i: usize| args[i].parse::<f64>().expect("a number");
     match args[0].as_str() {
         "idle" => {
             let config = Config {
+                seed: Some(seed),
                 busy_poll: Duration::from_micros(n(3) as u64),
                 ..Config::default()
             };
@@ -121,7 +151,8 @@ fn child(args: &[String]) {
         "scale" => {
             // Compaction on, so memory shows what each node costs rather than how long
             // the log grew in the time given.
-            let cluster: Cluster<Noop> = Cluster::with_config(n(1) as usize, quiet(Some(10_000)));
+            let config = quiet(seed, Some(10_000));
+            let cluster: Cluster<Noop> = Cluster::with_config(n(1) as usize, config);
             cluster
                 .wait_for_leader(Duration::from_secs(20))
                 .expect("a leader");
@@ -137,7 +168,7 @@ fn child(args: &[String]) {
         }
         "million" => {
             let threshold = args[1].parse::<u64>().ok();
-            let cluster: Cluster<Noop> = Cluster::with_config(3, quiet(threshold));
+            let cluster: Cluster<Noop> = Cluster::with_config(3, quiet(seed, threshold));
             cluster
                 .wait_for_leader(Duration::from_secs(20))
                 .expect("a leader");
@@ -155,9 +186,9 @@ fn child(args: &[String]) {
 }
 
 /// Settings for measuring speed: no trace, no live checks.
-fn quiet(snapshot_threshold: Option<u64>) -> Config {
+fn quiet(seed: u64, snapshot_threshold: Option<u64>) -> Config {
     Config {
-        seed: Some(42),
+        seed: Some(seed),
         trace: false,
         trace_messages: false,
         check_safety: false,

@@ -6,11 +6,23 @@
 //!
 //!     cargo run --release --example kv
 //!     cargo run --release --example kv -- --clients 8 --secs 20 --seed 7 --html /tmp/kv.html
+//!     cargo run --release --example kv -- --sim --seed 7   # simulated runtime: replays exactly
 //!
 //! Options: `--clients N` (5), `--secs S` (10), `--seed X` (1), `--keys K` shared keys
 //! (3), `--html PATH` (kv-history.html in the temp directory), `--timeout-ms MS` a
 //! client's time limit per operation (1500; a timed-out operation stays pending in the
-//! history), `--reliable` (no faults at all, for comparison).
+//! history), `--reliable` (no faults at all, for comparison), `--sim`.
+//!
+//! On node threads every client is a thread and the faults come from a thread of their
+//! own, all at once. On the simulated runtime (`--sim`) one thread runs everything, so
+//! the clients take turns — one operation in flight at a time, round robin — and each
+//! fault falls due between two operations; `--secs` is virtual time. Threads calling
+//! into a simulated cluster would interleave differently on every run, and the seed
+//! would no longer replay it.
+
+#[path = "common/args.rs"]
+mod args;
+use args::Opt;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,69 +30,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use raftsim::check::{check, write_html, KvHistory, KvModel};
-use raftsim::kv::KvStore;
+use raftsim::kv::{Client, KvStore};
 use raftsim::{Cluster, Config, NetConfig, NodeId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-/// The command line.
-struct Args {
-    clients: usize,
-    secs: f64,
-    seed: u64,
-    keys: usize,
-    html: std::path::PathBuf,
-    reliable: bool,
-    timeout: Duration,
-}
-
-fn parse_args() -> Args {
-    let mut a = Args {
-        clients: 5,
-        secs: 10.0,
-        seed: 1,
-        keys: 3,
-        html: std::env::temp_dir().join("kv-history.html"),
-        reliable: false,
-        timeout: Duration::from_millis(1500),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .unwrap_or_else(|| usage(&format!("{flag} needs a value")))
-        };
-        match flag.as_str() {
-            "--clients" => a.clients = value().parse().unwrap_or_else(|_| usage("--clients N")),
-            "--secs" => a.secs = value().parse().unwrap_or_else(|_| usage("--secs S")),
-            "--seed" => a.seed = value().parse().unwrap_or_else(|_| usage("--seed X")),
-            "--keys" => a.keys = value().parse().unwrap_or_else(|_| usage("--keys K")),
-            "--html" => a.html = value().into(),
-            "--timeout-ms" => {
-                let ms = value().parse().unwrap_or_else(|_| usage("--timeout-ms MS"));
-                a.timeout = Duration::from_millis(ms);
-            }
-            "--reliable" => a.reliable = true,
-            "-h" | "--help" => usage(""),
-            other => usage(&format!("unknown option {other}")),
-        }
-    }
-    if a.clients == 0 || a.keys == 0 {
-        usage("--clients and --keys must be at least 1");
-    }
-    a
-}
-
-fn usage(why: &str) -> ! {
-    if !why.is_empty() {
-        eprintln!("error: {why}");
-    }
-    eprintln!(
-        "usage: cargo run --example kv -- [--clients N] [--secs S] [--seed X] [--keys K] \
-         [--html PATH] [--timeout-ms MS] [--reliable]"
-    );
-    std::process::exit(2)
-}
 
 /// What one client saw: the latency of every answered operation, and how many timed out.
 #[derive(Default)]
@@ -89,81 +42,175 @@ struct Stats {
     timeouts: usize,
 }
 
+/// One client's loop state: its connection, its own random stream, what it saw.
+struct Worker {
+    c: usize,
+    client: Client,
+    rng: StdRng,
+    stats: Stats,
+    /// Operations done so far (numbers its values).
+    i: usize,
+}
+
+impl Worker {
+    fn new(
+        cluster: &Cluster<KvStore>,
+        history: &Arc<KvHistory>,
+        c: usize,
+        seed: u64,
+        timeout: Duration,
+    ) -> Worker {
+        let mut client = cluster.client_recorded(history);
+        client.set_timeout(timeout);
+        Worker {
+            c,
+            client,
+            rng: StdRng::seed_from_u64(seed ^ (c as u64 + 1) << 32),
+            stats: Stats::default(),
+            i: 0,
+        }
+    }
+
+    /// One random operation on one of `keys` keys: 40% Get, 10% Put, 50% Append.
+    fn step(&mut self, cluster: &Cluster<KvStore>, keys: usize) {
+        let (c, i) = (self.c, self.i);
+        let key = format!("k{}", self.rng.gen_range(0..keys));
+        let t = cluster.now();
+        let ok = match self.rng.gen_range(0..10) {
+            0..=3 => self.client.get(&key).is_ok(),
+            4 => self.client.put(&key, &format!("{c}.{i};")).is_ok(),
+            _ => self.client.append(&key, &format!("{c}.{i};")).is_ok(),
+        };
+        self.i += 1;
+        if ok {
+            self.stats.latencies.push(cluster.now() - t);
+        } else {
+            self.stats.timeouts += 1;
+        }
+    }
+}
+
 fn main() {
+    let args = args::Cli::new(
+        "kv",
+        "Clients on a key/value store through partitions, crashes and drops; \
+         linearizability checked, history drawn.",
+    )
+    .release()
+    .no_timeline()
+    .seed(1)
+    .opt(Opt::count("--clients", "N", "clients (5)"))
+    .opt(Opt::seconds("--secs", "how long the clients run (10)"))
+    .opt(Opt::count("--keys", "K", "shared keys (3)"))
+    .opt(Opt::path(
+        "--html",
+        "where to draw the history (kv-history.html in the temp directory)",
+    ))
+    .opt(Opt::whole(
+        "--timeout-ms",
+        "MS",
+        "a client's time limit per operation (1500)",
+    ))
+    .opt(Opt::flag("--reliable", "no faults at all, for comparison"))
+    .parse();
+    let clients: usize = args.get("--clients").unwrap_or(5);
+    let secs: f64 = args.get("--secs").unwrap_or(10.0);
+    let keys: usize = args.get("--keys").unwrap_or(3);
+    let html = args
+        .get::<std::path::PathBuf>("--html")
+        .unwrap_or_else(|| std::env::temp_dir().join("kv-history.html"));
+    let timeout = Duration::from_millis(args.get("--timeout-ms").unwrap_or(1500));
+    let reliable = args.flag("--reliable");
+    let seed = args.seed();
     raftsim::logging::init();
-    let args = parse_args();
     const NODES: usize = 5;
-    let config = Config {
-        seed: Some(args.seed),
+    let config = args.config(Config {
         snapshot_threshold: Some(500),
         // The live safety checker looks at every step; its verdict is printed at the end.
         check_safety: true,
         // A long run under faults makes millions of message events; keep the trace small.
         trace_messages: false,
         ..Config::default()
-    };
+    });
     let cluster: Cluster<KvStore> = Cluster::with_config(NODES, config);
+    let sim = cluster.is_simulated();
     let history = Arc::new(KvHistory::new());
     println!(
-        "{NODES} nodes, {} clients on {} keys for {} s, seed {}{}",
-        args.clients,
-        args.keys,
-        args.secs,
-        args.seed,
-        if args.reliable {
+        "{NODES} nodes, {clients} clients on {keys} keys for {secs} s{}, seed {seed}{}",
+        if sim {
+            " of virtual time, taking turns"
+        } else {
+            ""
+        },
+        if reliable {
             ", no faults"
         } else {
             ": lossy network (10% drops, 2-30 ms delays), partitions, crashes"
         }
     );
-    if !args.reliable {
+    if !reliable {
         cluster
             .set_net(NetConfig::unreliable())
             .expect("a valid network");
     }
-    let stop = AtomicBool::new(false);
-    let stats = Mutex::new(Stats::default());
+    let mut stats = Stats::default();
     let faults = Mutex::new(Vec::<String>::new());
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for c in 0..args.clients {
-            let (cluster, history, stop, stats) = (&cluster, &history, &stop, &stats);
-            let (keys, seed, timeout) = (args.keys, args.seed, args.timeout);
-            s.spawn(move || {
-                let mut client = cluster.client_recorded(history);
-                client.set_timeout(timeout);
-                let mut rng = StdRng::seed_from_u64(seed ^ (c as u64 + 1) << 32);
-                let mut mine = Stats::default();
-                let mut i = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    let key = format!("k{}", rng.gen_range(0..keys));
-                    let t = Instant::now();
-                    let ok = match rng.gen_range(0..10) {
-                        0..=3 => client.get(&key).is_ok(),
-                        4 => client.put(&key, &format!("{c}.{i};")).is_ok(),
-                        _ => client.append(&key, &format!("{c}.{i};")).is_ok(),
-                    };
-                    i += 1;
-                    if ok {
-                        mine.latencies.push(t.elapsed());
-                    } else {
-                        mine.timeouts += 1;
-                    }
+    let start = cluster.now();
+    let end = start + Duration::from_secs_f64(secs);
+    let mut schedule = (!reliable).then(|| Faults::new(seed));
+    if sim {
+        let mut workers: Vec<Worker> = (0..clients)
+            .map(|c| Worker::new(&cluster, &history, c, seed, timeout))
+            .collect();
+        let mut next_fault = schedule.as_mut().map(|f| start + f.pause());
+        let mut turn = 0;
+        while cluster.now() < end {
+            if let (Some(f), Some(at)) = (schedule.as_mut(), next_fault) {
+                if cluster.now() >= at {
+                    f.inject(&cluster, &faults, start);
+                    next_fault = Some(cluster.now() + f.pause());
+                    continue;
                 }
-                let mut all = stats.lock();
-                all.latencies.extend(mine.latencies);
-                all.timeouts += mine.timeouts;
-            });
+            }
+            workers[turn].step(&cluster, keys);
+            turn = (turn + 1) % clients;
         }
-        if !args.reliable {
-            let (cluster, stop, faults) = (&cluster, &stop, &faults);
-            let seed = args.seed;
-            s.spawn(move || inject_faults(cluster, seed, stop, faults, start));
+        for w in workers {
+            stats.latencies.extend(w.stats.latencies);
+            stats.timeouts += w.stats.timeouts;
         }
-        std::thread::sleep(Duration::from_secs_f64(args.secs));
-        stop.store(true, Ordering::Relaxed);
-    });
-    let elapsed = start.elapsed();
+    } else {
+        let stop = AtomicBool::new(false);
+        let all = Mutex::new(Stats::default());
+        std::thread::scope(|s| {
+            for c in 0..clients {
+                let (cluster, history, stop, all) = (&cluster, &history, &stop, &all);
+                s.spawn(move || {
+                    let mut w = Worker::new(cluster, history, c, seed, timeout);
+                    while !stop.load(Ordering::Relaxed) {
+                        w.step(cluster, keys);
+                    }
+                    let mut all = all.lock();
+                    all.latencies.extend(w.stats.latencies);
+                    all.timeouts += w.stats.timeouts;
+                });
+            }
+            if let Some(mut f) = schedule.take() {
+                let (cluster, stop, faults) = (&cluster, &stop, &faults);
+                s.spawn(move || {
+                    // Every 0.5..1.5 s until the clients stop.
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(f.pause());
+                        f.inject(cluster, faults, start);
+                    }
+                });
+            }
+            std::thread::sleep(Duration::from_secs_f64(secs));
+            stop.store(true, Ordering::Relaxed);
+        });
+        stats = all.into_inner();
+    }
+    let elapsed = cluster.now() - start;
     // Back to health, so that the final state can be compared.
     cluster.heal();
     cluster
@@ -175,7 +222,6 @@ fn main() {
         }
     }
 
-    let mut stats = stats.into_inner();
     stats.latencies.sort_unstable();
     let ops = history.operations();
     let answered = stats.latencies.len();
@@ -184,8 +230,9 @@ fn main() {
         println!("  {f}");
     }
     println!(
-        "\n{answered} operations answered in {:.1} s: {:.0} ops/s; {} timed out (outcome unknown)",
+        "\n{answered} operations answered in {:.1} s{}: {:.0} ops/s; {} timed out (outcome unknown)",
         elapsed.as_secs_f64(),
+        if sim { " of virtual time" } else { "" },
         answered as f64 / elapsed.as_secs_f64(),
         stats.timeouts
     );
@@ -204,11 +251,17 @@ fn main() {
     }
     let t = Instant::now();
     let verdict = check(&KvModel, &ops, Duration::from_secs(60));
+    // How long the checker took is wall-clock time: left out on the simulated runtime,
+    // whose output is a function of the seed alone.
+    let took = if sim {
+        String::new()
+    } else {
+        format!(" (checked in {:.2} s)", t.elapsed().as_secs_f64())
+    };
     println!(
-        "linearizability of {} recorded operations ({} pending): {verdict} (checked in {:.2} s)",
+        "linearizability of {} recorded operations ({} pending): {verdict}{took}",
         ops.len(),
         ops.iter().filter(|o| o.is_pending()).count(),
-        t.elapsed().as_secs_f64()
     );
     let violations = cluster.violations();
     println!(
@@ -219,9 +272,9 @@ fn main() {
             format!("{} violation(s): {}", violations.len(), violations[0])
         }
     );
-    match write_html(&args.html, &KvModel, &ops, &verdict) {
-        Ok(()) => println!("history picture: {}", args.html.display()),
-        Err(e) => eprintln!("could not write {}: {e}", args.html.display()),
+    match write_html(&html, &KvModel, &ops, &verdict) {
+        Ok(()) => println!("history picture: {}", html.display()),
+        Err(e) => eprintln!("could not write {}: {e}", html.display()),
     }
     if !verdict.is_ok() || !violations.is_empty() {
         std::process::exit(1);
@@ -232,24 +285,36 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Every 0.5..1.5 s: heal what the last fault did, then partition the nodes at random,
-/// or crash one node (restarted at the next turn), or do nothing for a while.
-fn inject_faults(
-    cluster: &Cluster<KvStore>,
-    seed: u64,
-    stop: &AtomicBool,
-    log: &Mutex<Vec<String>>,
-    start: Instant,
-) {
-    let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(31) + 7);
-    let mut crashed: Option<NodeId> = None;
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(rng.gen_range(500..1500)));
+/// The fault schedule: every 0.5..1.5 s, heal what the last fault did, then partition
+/// the nodes at random, or crash one node (restarted at the next turn), or do nothing
+/// for a while. One random stream draws both the pauses and the faults, in the same
+/// order on either runtime.
+struct Faults {
+    rng: StdRng,
+    crashed: Option<NodeId>,
+}
+
+impl Faults {
+    fn new(seed: u64) -> Faults {
+        Faults {
+            rng: StdRng::seed_from_u64(seed.wrapping_mul(31) + 7),
+            crashed: None,
+        }
+    }
+
+    /// How long until the next fault.
+    fn pause(&mut self) -> Duration {
+        Duration::from_millis(self.rng.gen_range(500..1500))
+    }
+
+    /// Heals the last fault and injects the next, logging it with the time since `start`.
+    fn inject(&mut self, cluster: &Cluster<KvStore>, log: &Mutex<Vec<String>>, start: Duration) {
+        let rng = &mut self.rng;
         cluster.heal();
-        if let Some(id) = crashed.take() {
+        if let Some(id) = self.crashed.take() {
             cluster.restart(id);
         }
-        let at = start.elapsed().as_secs_f64();
+        let at = (cluster.now() - start).as_secs_f64();
         let what = match rng.gen_range(0..3) {
             0 => {
                 let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -271,7 +336,7 @@ fn inject_faults(
                     ""
                 };
                 cluster.crash(id);
-                crashed = Some(id);
+                self.crashed = Some(id);
                 format!("crash n{id}{was}")
             }
             _ => "healthy".to_string(),

@@ -4,11 +4,23 @@
 //!
 //!     cargo run --example leader_dies_before_commit
 //!     cargo run --example leader_dies_before_commit -- --timeline /tmp/dies.html
+//!     cargo run --example leader_dies_before_commit -- --sim   # simulated runtime
+
+#[path = "common/args.rs"]
+mod args;
 
 use raftsim::scenarios::leader_dies::{self, Opts, Winner, HOLDER, OLD_LEADER, OTHER};
 use raftsim::scenarios::{maybe_write_timeline, names};
 
 fn main() {
+    let args = args::Cli::new(
+        "leader_dies_before_commit",
+        "The leader dies before its entry commits (§5.3, §5.4): kept or lost depending on \
+         who wins, never half-applied.",
+    )
+    .seed(2)
+    .seed_note("the same for both cases")
+    .parse();
     raftsim::logging::init();
     println!("Five nodes. n{OLD_LEADER} leads term 1 and has committed \"a\" everywhere.");
     println!("A client sends \"x\" to n{OLD_LEADER}; it reaches only n{HOLDER} (2 of 5, not a majority),");
@@ -25,7 +37,11 @@ fn main() {
             "-lost",
         ),
     ] {
-        let out = leader_dies::run(&Opts { winner, seed: 2 }).expect("scenario");
+        let opts = Opts {
+            winner,
+            seed: args.seed(),
+        };
+        let out = leader_dies::run_on(&opts, args.runtime()).expect("scenario");
         println!("{title}");
         println!(
             "  (\"x\" sat at index {}; n{OLD_LEADER}'s commit index was {} when it crashed)",

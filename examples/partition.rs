@@ -5,6 +5,10 @@
 //!
 //!     cargo run --example partition
 //!     RUST_LOG=info cargo run --example partition
+//!     cargo run --example partition -- --sim --seed 4   # simulated runtime: replays exactly
+
+#[path = "common/args.rs"]
+mod args;
 
 use std::time::Duration;
 
@@ -12,14 +16,20 @@ use raftsim::state_machine::Recorder;
 use raftsim::{summary, Cluster, Config, EventKind, Role};
 
 fn main() {
+    let args = args::Cli::new(
+        "partition",
+        "A partition (§5.3, §5.4): a leader cut off with a minority keeps accepting commands \
+         it can never commit; after healing they are discarded.",
+    )
+    .seed(11)
+    .parse();
     raftsim::logging::init();
-    let config = Config {
-        seed: Some(11),
+    let config = args.config(Config {
         // Show the paper's plain algorithm: without CheckQuorum the old leader keeps
         // believing it leads for as long as the partition lasts.
         check_quorum: false,
         ..Config::default()
-    };
+    });
     let cluster: Cluster<Recorder<String>> = Cluster::with_config(5, config);
     let old = cluster
         .wait_for_leader(Duration::from_secs(5))

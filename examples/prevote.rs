@@ -12,8 +12,12 @@
 //!
 //!     cargo run --example prevote
 //!     RUST_LOG=info cargo run --example prevote
+//!     cargo run --example prevote -- --sim --seed 4   # simulated runtime: replays exactly
 
-use std::time::{Duration, Instant};
+#[path = "common/args.rs"]
+mod args;
+
+use std::time::Duration;
 
 use raftsim::kv::KvStore;
 use raftsim::{summary, Cluster, Config, EventKind, NodeId, Role, Term};
@@ -27,19 +31,22 @@ struct Outcome {
 }
 
 fn main() {
+    let args = args::Cli::new(
+        "prevote",
+        "PreVote (dissertation §9.6): a node rejoining from a partition, with and without it.",
+    )
+    .seed(9)
+    .seed_note("the same for both runs")
+    .parse();
     raftsim::logging::init();
     println!("== Without PreVote (pre_vote: false, check_quorum: false) ==");
-    let plain = run(Config {
-        seed: Some(9),
+    let plain = run(args.config(Config {
         pre_vote: false,
         check_quorum: false,
         ..Config::default()
-    });
+    }));
     println!("\n== With PreVote (the default: pre_vote and check_quorum on) ==");
-    let pre = run(Config {
-        seed: Some(9),
-        ..Config::default()
-    });
+    let pre = run(args.config(Config::default()));
 
     println!("\nSide by side:");
     println!(
@@ -92,9 +99,9 @@ fn run(config: Config) -> Outcome {
 
     // Let the cut-off node's election timer fire three times.
     let cut = cluster.trace_log().now_us();
-    let start = Instant::now();
-    while elections(&cluster, away, cut) < 3 && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
+    let give_up = cluster.now() + Duration::from_secs(10);
+    while elections(&cluster, away, cut) < 3 && cluster.now() < give_up {
+        cluster.sleep(Duration::from_millis(20));
     }
     let back = cluster.status(away);
     println!(

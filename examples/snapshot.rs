@@ -6,6 +6,10 @@
 //!
 //!     cargo run --example snapshot
 //!     RUST_LOG=info cargo run --example snapshot
+//!     cargo run --example snapshot -- --sim --seed 2   # simulated runtime: replays exactly
+
+#[path = "common/args.rs"]
+mod args;
 
 use std::time::Duration;
 
@@ -13,12 +17,18 @@ use raftsim::kv::KvStore;
 use raftsim::{summary, Cluster, Config, EventKind};
 
 fn main() {
+    let args = args::Cli::new(
+        "snapshot",
+        "Log compaction (§7): snapshots keep the log short; a lagging node is caught up by \
+         InstallSnapshot.",
+    )
+    .seed(5)
+    .parse();
     raftsim::logging::init();
-    let config = Config {
-        seed: Some(5),
+    let config = args.config(Config {
         snapshot_threshold: Some(10),
         ..Config::default()
-    };
+    });
     let cluster: Cluster<KvStore> = Cluster::with_config(3, config);
     let leader = cluster
         .wait_for_leader(Duration::from_secs(5))

@@ -4,16 +4,23 @@
 //!     cargo run --example split_vote
 //!     cargo run --example split_vote -- --timeline /tmp/split.html
 //!     RUST_LOG=info cargo run --example split_vote
+//!     cargo run --example split_vote -- --sim --seed 9   # simulated runtime: replays exactly
+
+#[path = "common/args.rs"]
+mod args;
 
 use raftsim::scenarios::{maybe_write_timeline, split_vote};
 
 fn main() {
+    let args = args::Cli::new(
+        "split_vote",
+        "Split votes (§5.2): two candidates at once split the votes; randomized timeouts end it.",
+    )
+    .seed(5)
+    .parse();
     raftsim::logging::init();
-    let seed = std::env::var("RAFTSIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
-    let out = split_vote::run(&split_vote::Opts { seed }).expect("split vote");
+    let opts = split_vote::Opts { seed: args.seed() };
+    let out = split_vote::run_on(&opts, args.runtime()).expect("split vote");
     println!("Four nodes; a majority is 3 votes. n0 and n1 time out at the same moment and both");
     println!("start an election for term 1, each voting for itself.");
     println!("(For this first round only, n2 hears only n0 and n3 only n1, so the tie happens in");

@@ -7,18 +7,30 @@
 //!     cargo run --example stale_leader
 //!     RUST_LOG=info cargo run --example stale_leader     # the run as it happens
 //!     cargo run --example stale_leader -- --timeline /tmp/stale.html
+//!     cargo run --example stale_leader -- --sim --seed 3   # simulated runtime: replays exactly
+
+#[path = "common/args.rs"]
+mod args;
 
 use raftsim::scenarios::{maybe_write_timeline, stale_leader};
 use raftsim::{summary, Role};
 
 fn main() {
+    let args = args::Cli::new(
+        "stale_leader",
+        "A stale leader (§5.1, §5.3; dissertation §6.2) cut off by a partition, with \
+         CheckQuorum off and on.",
+    )
+    .seed(11)
+    .seed_note("the same for both runs")
+    .parse();
     raftsim::logging::init();
     println!("== 1. CheckQuorum off: the paper's plain algorithm ==");
-    let out = stale_leader::run(&stale_leader::Opts {
+    let opts = stale_leader::Opts {
         check_quorum: false,
-        seed: 11,
-    })
-    .expect("stale leader");
+        seed: args.seed(),
+    };
+    let out = stale_leader::run_on(&opts, args.runtime()).expect("stale leader");
     let (old, friend, new) = (out.old_leader, out.friend, out.new_leader);
     println!(
         "n{old} led term {} and committed \"a\" on all five. Then the network split: n{old} and n{friend} on one side.",
@@ -58,11 +70,11 @@ fn main() {
     );
 
     println!("\n== 2. CheckQuorum on (dissertation §6.2), real randomized timers ==");
-    let cq = stale_leader::run(&stale_leader::Opts {
+    let opts = stale_leader::Opts {
         check_quorum: true,
-        seed: 11,
-    })
-    .expect("stale leader with CheckQuorum");
+        seed: args.seed(),
+    };
+    let cq = stale_leader::run_on(&opts, args.runtime()).expect("stale leader with CheckQuorum");
     let (old, friend) = (cq.old_leader, cq.friend);
     println!(
         "n{old} led term {} and was cut off with n{friend}.",

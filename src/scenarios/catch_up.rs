@@ -18,7 +18,7 @@
 use crate::event::{Event, EventKind, Fate};
 use crate::safety::Violation;
 use crate::types::{Index, NodeId};
-use crate::{Cluster, Config};
+use crate::{Cluster, Config, Runtime};
 
 use super::{commit_on, elect, scripted_config, wait_status, Rec, Result, ScenarioError};
 
@@ -80,10 +80,17 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
-/// Builds the lagging, divergent follower, reconnects it and measures the repair.
+/// [`run_on`] the threaded runtime (one OS thread per node).
 pub fn run(opts: &Opts) -> Result<Outcome> {
+    run_on(opts, Runtime::Threads)
+}
+
+/// Builds the lagging, divergent follower, reconnects it and measures the repair.
+/// On `runtime`; on `Runtime::Simulated` the seed replays the run exactly.
+pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
     let config = Config {
         fast_backtracking: opts.fast_backtracking,
+        runtime,
         ..scripted_config(opts.seed)
     };
     let cluster: Cluster<Rec> = Cluster::try_with_config(5, config)?;

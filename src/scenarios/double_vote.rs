@@ -23,7 +23,7 @@ use crate::config::NetConfig;
 use crate::event::Event;
 use crate::safety::Violation;
 use crate::types::{NodeId, Role};
-use crate::{Cluster, Config};
+use crate::{Cluster, Config, Runtime};
 
 use super::{
     ballots, leader_of, scripted_config, wait_status, wait_trace, Ballot, Rec, Result,
@@ -55,10 +55,17 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
-/// Runs the two elections of term 1 around n2's restart.
+/// [`run_on`] the threaded runtime (one OS thread per node).
 pub fn run(opts: &Opts) -> Result<Outcome> {
+    run_on(opts, Runtime::Threads)
+}
+
+/// Runs the two elections of term 1 around n2's restart.
+/// On `runtime`; on `Runtime::Simulated` the seed replays the run exactly.
+pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
     let config = Config {
         unsafe_forget_vote_on_restart: opts.forget_vote,
+        runtime,
         net: NetConfig {
             delay_min: DELAY,
             delay_max: DELAY,

@@ -12,7 +12,7 @@ use crate::log::{Entry, RaftLog};
 use crate::raft::{HardState, Persisted};
 use crate::safety::Violation;
 use crate::types::{NodeId, Role, Term};
-use crate::Cluster;
+use crate::{Cluster, Config, Runtime};
 
 use super::{ballots, scripted_config, wait_trace, Rec, Result, WAIT};
 
@@ -94,11 +94,23 @@ pub fn persisted() -> Vec<Persisted<String, <Rec as crate::StateMachine>::Snapsh
         .collect()
 }
 
-/// Builds the figure on seven real node threads, crashes the leader, fires the
-/// candidate's election timer and waits until all six live servers answered.
+/// [`run_on`] the threaded runtime (one OS thread per node).
 pub fn run(opts: &Opts) -> Result<Outcome> {
+    run_on(opts, Runtime::Threads)
+}
+
+/// Builds the figure on seven real nodes, crashes the leader, fires the
+/// candidate's election timer and waits until all six live servers answered.
+/// On `runtime`; on `Runtime::Simulated` the seed replays the run exactly.
+pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
     let candidate = node_of(opts.candidate);
-    let cluster: Cluster<Rec> = Cluster::try_with_state(scripted_config(opts.seed), persisted())?;
+    let cluster: Cluster<Rec> = Cluster::try_with_state(
+        Config {
+            runtime,
+            ..scripted_config(opts.seed)
+        },
+        persisted(),
+    )?;
     cluster.crash(LEADER);
     cluster.fire_election_timeout(candidate);
     let term = 9;

@@ -15,7 +15,7 @@
 use crate::event::Event;
 use crate::safety::Violation;
 use crate::types::{Index, NodeId};
-use crate::Cluster;
+use crate::{Cluster, Config, Runtime};
 
 use super::{
     applied, ballots, commit_on, elect, scripted_config, truncations, wait_status, Ballot, Rec,
@@ -72,9 +72,21 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
-/// Runs the crash and the election, restarts the old leader, and compares the logs.
+/// [`run_on`] the threaded runtime (one OS thread per node).
 pub fn run(opts: &Opts) -> Result<Outcome> {
-    let cluster: Cluster<Rec> = Cluster::try_with_config(5, scripted_config(opts.seed))?;
+    run_on(opts, Runtime::Threads)
+}
+
+/// Runs the crash and the election, restarts the old leader, and compares the logs.
+/// On `runtime`; on `Runtime::Simulated` the seed replays the run exactly.
+pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
+    let cluster: Cluster<Rec> = Cluster::try_with_config(
+        5,
+        Config {
+            runtime,
+            ..scripted_config(opts.seed)
+        },
+    )?;
     let all: Vec<NodeId> = (0..5).collect();
     elect(&cluster, OLD_LEADER)?;
     commit_on(&cluster, OLD_LEADER, "a", &all)?;

@@ -11,7 +11,10 @@
 //! Determinism: a scenario that must decide *who* campaigns uses [`scripted_config`],
 //! whose election timers never fire on their own, and starts elections with
 //! `Cluster::fire_election_timeout`. Waits are for conditions on the trace or the
-//! statuses, each with a deadline; nothing sleeps and hopes.
+//! statuses, each with a deadline on the cluster's own clock; nothing sleeps and hopes.
+//! So every scenario runs on either runtime: `run(&opts)` on node threads, and
+//! `run_on(&opts, Runtime::Simulated)` on the simulated runtime, where its seed replays
+//! the run exactly.
 //!
 //! Left out on purpose: PreVote and CheckQuorum are off unless a scenario is about them,
 //! so the runs show the paper's plain algorithm (Figure 2).
@@ -28,7 +31,7 @@ pub mod stepper;
 
 use std::fmt;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::cluster::Cluster;
 use crate::config::Config;
@@ -138,26 +141,27 @@ pub fn leader_of(events: &[Event], term: Term) -> Option<NodeId> {
 }
 
 /// Waits until `cond` holds of the trace, or fails after `timeout` with the cluster's
-/// state and the last events.
+/// state and the last events. Time is the cluster's: on the simulated runtime the wait
+/// runs the simulation, one instant at a time, so it stops exactly when `cond` holds.
 pub fn wait_trace<S: StateMachine + Default>(
     cluster: &Cluster<S>,
     what: &str,
     timeout: Duration,
     mut cond: impl FnMut(&[Event]) -> bool,
 ) -> Result<()> {
-    let deadline = Instant::now() + timeout;
+    let deadline = cluster.now() + timeout;
     loop {
         cluster.check_threads();
         if cond(&cluster.trace()) {
             return Ok(());
         }
-        if Instant::now() >= deadline {
+        if cluster.now() >= deadline {
             return Err(ScenarioError(format!(
                 "gave up waiting for {what} after {timeout:?}\n{}",
                 cluster.dump(30)
             )));
         }
-        std::thread::sleep(Duration::from_millis(2));
+        cluster.pause(deadline);
     }
 }
 

@@ -20,7 +20,7 @@ use crate::event::{Event, EventKind};
 use crate::safety::Violation;
 use crate::summary;
 use crate::types::{NodeId, Term};
-use crate::{Cluster, Config};
+use crate::{Cluster, Config, Runtime};
 
 use super::{ballots, wait_trace, Ballot, Rec, Result, ScenarioError, WAIT};
 
@@ -63,10 +63,17 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
-/// Runs the split and waits for the randomized timeouts to elect a leader.
+/// [`run_on`] the threaded runtime (one OS thread per node).
 pub fn run(opts: &Opts) -> Result<Outcome> {
+    run_on(opts, Runtime::Threads)
+}
+
+/// Runs the split and waits for the randomized timeouts to elect a leader.
+/// On `runtime`; on `Runtime::Simulated` the seed replays the run exactly.
+pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
     let config = Config {
         seed: Some(opts.seed),
+        runtime,
         pre_vote: false,
         check_quorum: false,
         ..Config::default()

@@ -15,7 +15,7 @@
 use crate::event::{Event, EventKind};
 use crate::safety::Violation;
 use crate::types::{Index, NodeId, Role, Term};
-use crate::{Cluster, Config};
+use crate::{Cluster, Config, Runtime};
 
 use super::{
     applied, commit_on, elect, narrate, scripted_config, truncations, wait_status, Rec, Result,
@@ -70,8 +70,14 @@ fn err(what: &str, cluster: &Cluster<Rec>) -> ScenarioError {
     ScenarioError(format!("{what}\n{}", cluster.dump(30)))
 }
 
-/// Runs the partition, the new election, and the healing.
+/// [`run_on`] the threaded runtime (one OS thread per node).
 pub fn run(opts: &Opts) -> Result<Outcome> {
+    run_on(opts, Runtime::Threads)
+}
+
+/// Runs the partition, the new election, and the healing.
+/// On `runtime`; on `Runtime::Simulated` the seed replays the run exactly.
+pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
     let config = if opts.check_quorum {
         // Real timers: CheckQuorum runs on the leader's election timer.
         Config {
@@ -83,6 +89,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
     } else {
         scripted_config(opts.seed)
     };
+    let config = Config { runtime, ..config };
     let cluster: Cluster<Rec> = Cluster::try_with_config(5, config)?;
     let old = if opts.check_quorum {
         cluster

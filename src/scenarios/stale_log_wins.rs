@@ -18,7 +18,7 @@
 use crate::event::Event;
 use crate::safety::Violation;
 use crate::types::{Index, NodeId, Role};
-use crate::{Cluster, Config};
+use crate::{Cluster, Config, Runtime};
 
 use super::{
     applied, ballots, commit_on, elect, scripted_config, truncations, wait_status, wait_trace,
@@ -56,10 +56,17 @@ pub struct Outcome {
     pub events: Vec<Event>,
 }
 
-/// Commits without n4, crashes the leader, and lets n4 campaign.
+/// [`run_on`] the threaded runtime (one OS thread per node).
 pub fn run(opts: &Opts) -> Result<Outcome> {
+    run_on(opts, Runtime::Threads)
+}
+
+/// Commits without n4, crashes the leader, and lets n4 campaign.
+/// On `runtime`; on `Runtime::Simulated` the seed replays the run exactly.
+pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
     let config = Config {
         unsafe_skip_election_restriction: opts.unsafe_skip,
+        runtime,
         ..scripted_config(opts.seed)
     };
     let cluster: Cluster<Rec> = Cluster::try_with_config(5, config)?;

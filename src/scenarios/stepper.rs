@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::event::{Event, EventKind, Fate};
 use crate::message::Envelope;
@@ -41,7 +42,9 @@ pub struct Stepper {
 impl Stepper {
     /// `n` fresh nodes with `cfg`.
     pub fn new(n: usize, cfg: RaftConfig) -> Self {
-        let trace = Arc::new(Trace::new(true, true, 100_000));
+        // On the virtual clock, so the log lines (RUST_LOG=info) and the checker's
+        // stamps are the same in every run, like the events.
+        let trace = Arc::new(Trace::new_virtual(true, true, 100_000));
         Stepper {
             net: CoreNet::with_config(n, cfg),
             checker: SafetyChecker::new(trace.clone()),
@@ -158,6 +161,8 @@ impl Stepper {
         let (from, crashed) = (env.from, self.net.is_crashed(to));
         self.net.queue.push_front(env);
         self.clock_us += TICK_US;
+        self.trace
+            .set_virtual_now(Duration::from_micros(self.clock_us));
         if self.net.deliver_one() == Some(true) {
             let message = EventKind::Message {
                 from,
