@@ -8,9 +8,10 @@
 //!     cargo run --release --example bench -- --snapshot 10000   # compact every 10k entries
 //!     cargo run --release --example bench -- --runs 3     # each cell 3 times, medians printed
 //!     cargo run --release --example bench -- --busy-poll-us 0   # park at once (no polling)
+//!     cargo run --release --example bench -- --check-safety     # live safety checks on
 //!
 //! Workloads, each through the real router thread with the trace and live safety checks
-//! off:
+//! off (`--check-safety` turns the checks on, to measure what they cost):
 //! - `noop`: empty commands to a no-op state machine; each client waits until the leader
 //!   applied its write, then sends the next (openraft's `benchmarks/minimal` workload).
 //! - `put`: key/value Puts (with client sessions), each client waiting likewise.
@@ -58,13 +59,15 @@ fn main() {
     let repeat: usize = value(&args, "--runs").unwrap_or(1).max(1);
     let busy_poll = value::<u64>(&args, "--busy-poll-us")
         .map_or(Config::default().busy_poll, Duration::from_micros);
+    let check_safety = args.iter().any(|a| a == "--check-safety");
     let dur = Duration::from_secs_f64(secs);
     println!(
-        "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call, busy poll {} µs; \
-         latency is per call; median of {repeat} run{}",
+        "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call, busy poll {} µs, \
+         safety checks {}; latency is per call; median of {repeat} run{}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         if per_call == 1 { "y" } else { "ies" },
         busy_poll.as_micros(),
+        if check_safety { "on" } else { "off" },
         if repeat == 1 { "" } else { "s" },
     );
     println!(
@@ -90,6 +93,7 @@ fn main() {
                     dur,
                     snapshot,
                     busy_poll,
+                    check_safety,
                 };
                 let runs: Vec<Stats> = (0..repeat)
                     .map(|_| match w.as_str() {
@@ -202,6 +206,7 @@ struct Cell {
     dur: Duration,
     snapshot: Option<u64>,
     busy_poll: Duration,
+    check_safety: bool,
 }
 
 fn run_raft<S: StateMachine + Default>(
@@ -215,7 +220,7 @@ fn run_raft<S: StateMachine + Default>(
         busy_poll: cell.busy_poll,
         trace: false,
         trace_messages: false,
-        check_safety: false,
+        check_safety: cell.check_safety,
         ..Config::default()
     };
     let cluster: Cluster<S> = Cluster::with_config(cell.nodes, config);
