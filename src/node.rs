@@ -486,6 +486,9 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         // The step's events are recorded before anything of it leaves, so the trace
         // never shows an effect (a vote granted) before its cause (an election).
         let (term, role) = (self.core.term(), self.core.role());
+        // The safety checker reads the events too (a leadership won and lost within
+        // this batch shows only there), after the trace has them.
+        let checked_events = self.shared.checker.as_ref().map(|_| events.clone());
         for e in events {
             self.shared.trace.record(Some(self.id), term, Some(role), e);
         }
@@ -521,13 +524,14 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         self.apply(&committed);
         self.serve_reads(reads, failed_reads);
         if let Some(checker) = &self.shared.checker {
-            checker.lock().observe_step(
-                self.id,
-                self.incarnation,
-                &self.core,
+            let out = crate::safety::StepOutput {
+                events: checked_events.as_deref().unwrap_or_default(),
                 log_dirty_from,
-                &committed,
-            );
+                committed: &committed,
+            };
+            checker
+                .lock()
+                .observe_step(self.id, self.incarnation, &self.core, out);
         }
         if reset_election_timer {
             self.reset_election_timer(now);
