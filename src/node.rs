@@ -523,6 +523,11 @@ impl<S: StateMachine + Default> NodeRuntime<S> {
         }
         self.apply(&committed);
         self.serve_reads(reads, failed_reads);
+        if self.shared.checker.is_some() {
+            // The clients' answers leave before the checker takes its lock: checking
+            // is not on the path of a write.
+            self.flush();
+        }
         if let Some(checker) = &self.shared.checker {
             let out = crate::safety::StepOutput {
                 events: checked_events.as_deref().unwrap_or_default(),
