@@ -8,11 +8,12 @@
 //!     cargo run --release --example bench -- --snapshot 10000   # compact every 10k entries
 //!     cargo run --release --example bench -- --runs 3     # each cell 3 times, medians printed
 //!     cargo run --release --example bench -- --busy-poll-us 0   # park at once (no polling)
+//!     cargo run --release --example bench -- --check-safety     # live safety checks on
 //!
 //! It measures the threaded runtime's wall-clock throughput, so `--sim` is refused.
 //!
 //! Workloads, each through the real router thread with the trace and live safety checks
-//! off:
+//! off (`--check-safety` turns the checks on, to measure what they cost):
 //! - `noop`: empty commands to a no-op state machine; each client waits until the leader
 //!   applied its write, then sends the next (openraft's `benchmarks/minimal` workload).
 //! - `put`: key/value Puts (with client sessions), each client waiting likewise.
@@ -94,6 +95,10 @@ fn main() {
         "US",
         "Config::busy_poll in µs (100; 0 parks at once)",
     ))
+    .opt(Opt::flag(
+        "--check-safety",
+        "check the safety properties live, to measure what the checker costs",
+    ))
     .parse();
     let clients = args
         .get::<String>("--clients")
@@ -115,13 +120,15 @@ fn main() {
         .get::<u64>("--busy-poll-us")
         .map_or(Config::default().busy_poll, Duration::from_micros);
     let seed = args.seed();
+    let check_safety = args.flag("--check-safety");
     let dur = Duration::from_secs_f64(secs);
     println!(
-        "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call, busy poll {} µs; \
-         latency is per call; median of {repeat} run{}",
+        "raftsim bench: {} cores, {secs} s per cell, {per_call} entr{} per call, busy poll {} µs, \
+         safety checks {}; latency is per call; median of {repeat} run{}",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         if per_call == 1 { "y" } else { "ies" },
         busy_poll.as_micros(),
+        if check_safety { "on" } else { "off" },
         if repeat == 1 { "" } else { "s" },
     );
     println!(
@@ -148,6 +155,7 @@ fn main() {
                     snapshot,
                     busy_poll,
                     seed,
+                    check_safety,
                 };
                 let runs: Vec<Stats> = (0..repeat)
                     .map(|_| match w.as_str() {
@@ -263,6 +271,7 @@ struct Cell {
     snapshot: Option<u64>,
     busy_poll: Duration,
     seed: u64,
+    check_safety: bool,
 }
 
 /// One cell on a fresh cluster; `setup` prepares the cluster (e.g. registers sessions)
@@ -278,7 +287,7 @@ fn run_raft<S: StateMachine + Default, F: Fn(u64, u64) -> S::Command>(
         busy_poll: cell.busy_poll,
         trace: false,
         trace_messages: false,
-        check_safety: false,
+        check_safety: cell.check_safety,
         // Room for every logical client's session, however many there are.
         max_client_sessions: MAX_SESSIONS.max(clients_of(cell)),
         ..Config::default()

@@ -11,7 +11,8 @@
 //! measurement's alone. CPU is the sum of every thread's time on a CPU
 //! (/proc/self/task/*/schedstat, in nanoseconds) over the interval, as a share of one
 //! core. Clusters use the default `Config` (paper timeouts, trace on, safety checks on)
-//! for idle CPU, and the trace and checks off for throughput and memory.
+//! for idle CPU, and the trace and checks off for throughput and memory, except the
+//! million-write rows with checks on, which show what the live safety checker costs.
 //!
 //! It measures what the OS threads of the threaded runtime cost, so `--sim` is refused.
 
@@ -91,17 +92,22 @@ fn main() {
     if matches!(mode, "all" | "million") {
         println!("\n== 1,000,000 empty writes, 3 nodes, 256 clients: peak memory ==");
         println!(
-            "{:>22} {:>8} {:>10} {:>10}",
-            "snapshots", "secs", "writes/s", "VmHWM MiB"
+            "{:>22} {:>13} {:>8} {:>10} {:>10}",
+            "snapshots", "safety checks", "secs", "writes/s", "VmHWM MiB"
         );
-        for threshold in ["none", "10000"] {
-            let out = spawn(&["million", threshold, &seed]);
-            let label = if threshold == "none" {
-                "off".to_string()
-            } else {
-                format!("every {threshold} entries")
-            };
-            println!("{label:>22} {:>8} {:>10} {:>10}", out[0], out[1], out[2]);
+        for checks in ["off", "on"] {
+            for threshold in ["none", "10000"] {
+                let out = spawn(&["million", threshold, checks, &seed]);
+                let label = if threshold == "none" {
+                    "off".to_string()
+                } else {
+                    format!("every {threshold} entries")
+                };
+                println!(
+                    "{label:>22} {checks:>13} {:>8} {:>10} {:>10}",
+                    out[0], out[1], out[2]
+                );
+            }
         }
     }
 }
@@ -168,7 +174,11 @@ fn child(args: &[String]) {
         }
         "million" => {
             let threshold = args[1].parse::<u64>().ok();
-            let cluster: Cluster<Noop> = Cluster::with_config(3, quiet(seed, threshold));
+            let config = Config {
+                check_safety: args.get(2).map(String::as_str) == Some("on"),
+                ..quiet(seed, threshold)
+            };
+            let cluster: Cluster<Noop> = Cluster::with_config(3, config);
             cluster
                 .wait_for_leader(Duration::from_secs(20))
                 .expect("a leader");

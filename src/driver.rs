@@ -71,6 +71,8 @@ struct PendingQuery<C> {
 /// The part of a [`Ready`] that waits for the modelled fsync to finish.
 struct AfterWrite<S: StateMachine> {
     messages: Vec<Envelope<S::Command, S::Snapshot>>,
+    /// The step's events, for the safety checker (kept only when checks are on).
+    checked_events: Vec<EventKind>,
     log_dirty_from: Option<Index>,
     /// The log write to report durable once it is (`Raft::on_persist_entries`).
     persist_to: Option<(Index, Term)>,
@@ -344,6 +346,10 @@ impl<S: StateMachine> NodeDriver<S> {
         // The step's events are recorded before anything of it leaves, so the trace
         // never shows an effect (a vote granted) before its cause (an election).
         let (term, role) = (self.core.term(), self.core.role());
+        let checked_events = match self.shared.checker {
+            Some(_) => events.clone(),
+            None => Vec::new(),
+        };
         for e in events {
             self.shared.trace.record(Some(self.id), term, Some(role), e);
         }
@@ -364,6 +370,7 @@ impl<S: StateMachine> NodeDriver<S> {
         }
         self.after_write = Some(AfterWrite {
             messages,
+            checked_events,
             log_dirty_from,
             persist_to,
             snapshot_to_restore,
@@ -407,14 +414,18 @@ impl<S: StateMachine> NodeDriver<S> {
         }
         self.apply(&rest.committed);
         self.serve_reads(rest.reads, rest.failed_reads);
-        if let Some(checker) = &self.shared.checker {
-            checker.lock().observe_step(
-                self.id,
-                self.incarnation,
-                &self.core,
-                rest.log_dirty_from,
-                &rest.committed,
-            );
+        if let Some(checker) = self.shared.checker.clone() {
+            // The clients' answers leave before the checker's lock is taken: checking
+            // stays off the round trip of a write.
+            send_now(self.take_outbox());
+            let out = crate::safety::StepOutput {
+                events: &rest.checked_events,
+                log_dirty_from: rest.log_dirty_from,
+                committed: &rest.committed,
+            };
+            checker
+                .lock()
+                .observe_step(self.id, self.incarnation, &self.core, out);
         }
         if rest.reset_election_timer {
             self.reset_election_timer(now);

@@ -183,6 +183,10 @@ pub enum EventKind {
         from: Role,
         /// The new role.
         to: Role,
+        /// The node's term right after the change: for `to: Leader`, the term it won.
+        /// The runtime stamps a step's events with the term at the end of the step,
+        /// which differs when a leader steps down to a higher term within the same step.
+        term: Term,
         /// Why, in words.
         reason: String,
     },
@@ -408,7 +412,9 @@ impl fmt::Display for EventKind {
                 if *granted { "got" } else { "was refused" },
                 pv(*pre_vote)
             ),
-            RoleChanged { from, to, reason } => write!(f, "{from} -> {to}: {reason}"),
+            RoleChanged {
+                from, to, reason, ..
+            } => write!(f, "{from} -> {to}: {reason}"),
             TermChanged {
                 from,
                 to,

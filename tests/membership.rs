@@ -100,7 +100,7 @@ fn removing_the_leader_makes_it_step_down_and_the_rest_elect_a_new_one() {
     let events = kv.events_since(from);
     let stepped_down = events.iter().find(|e| {
         e.node == Some(old)
-            && matches!(&e.kind, EventKind::RoleChanged { from: Role::Leader, to: Role::Follower, reason }
+            && matches!(&e.kind, EventKind::RoleChanged { from: Role::Leader, to: Role::Follower, reason, .. }
                 if reason.contains("no longer includes me"))
     });
     match stepped_down {

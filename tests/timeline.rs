@@ -136,6 +136,7 @@ fn a_dropped_message_ends_in_a_cross_and_a_delayed_one_arrives_later() {
     let won = EventKind::RoleChanged {
         from: Role::Candidate,
         to: Role::Leader,
+        term: 1,
         reason: "won with <2 of 3> votes".into(),
     };
     let refused = EventKind::VoteRefused {

@@ -68,6 +68,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             self.emit(EventKind::RoleChanged {
                 from: old,
                 to: self.role,
+                term: self.current_term,
                 reason: reason.to_string(),
             });
         }
@@ -293,6 +294,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         self.emit(EventKind::RoleChanged {
             from: old,
             to: Role::Leader,
+            term: self.current_term,
             reason: format!(
                 "won the election for term {} with votes from {voters:?}",
                 self.current_term

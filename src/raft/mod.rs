@@ -604,6 +604,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             self.emit(EventKind::RoleChanged {
                 from: old,
                 to: Role::Follower,
+                term: self.current_term,
                 reason: reason.to_string(),
             });
         }

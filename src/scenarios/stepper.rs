@@ -18,7 +18,7 @@ use crate::event::{Event, EventKind, Fate};
 use crate::message::Envelope;
 use crate::raft::testkit::CoreNet;
 use crate::raft::RaftConfig;
-use crate::safety::{SafetyChecker, Violation};
+use crate::safety::{SafetyChecker, StepOutput, Violation};
 use crate::trace::Trace;
 use crate::types::{NodeId, Role, Term};
 
@@ -216,14 +216,13 @@ impl Stepper {
             self.push(Some(node), term, role, kind);
         }
         let ready = self.net.last_ready(id).expect("the step produced a Ready");
-        let (dirty, committed) = (ready.log_dirty_from, ready.committed.clone());
         let core = self.net.node(id);
         self.checker
-            .observe_step(id, self.incarnation[&id], core, dirty, &committed);
-        if !committed.is_empty() {
+            .observe_step(id, self.incarnation[&id], core, StepOutput::of(ready));
+        if let (Some(first), Some(last)) = (ready.committed.first(), ready.committed.last()) {
             let applied = EventKind::Applied {
-                from: committed[0].index,
-                to: committed[committed.len() - 1].index,
+                from: first.index,
+                to: last.index,
             };
             self.push(Some(id), term, role, applied);
         }

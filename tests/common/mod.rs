@@ -261,7 +261,12 @@ impl Sim {
         let mut since: BTreeMap<NodeId, u64> = BTreeMap::new();
         let mut deposed = 0;
         for e in self.c.trace() {
-            let (Some(node), EventKind::RoleChanged { from, to, reason }) = (e.node, &e.kind)
+            let (
+                Some(node),
+                EventKind::RoleChanged {
+                    from, to, reason, ..
+                },
+            ) = (e.node, &e.kind)
             else {
                 continue;
             };
