@@ -47,8 +47,10 @@ fn the_same_seed_replays_the_same_run() {
 #[test]
 fn the_teaching_switches_are_found() {
     for (sw, seeds) in [
-        (UnsafeSwitch::SkipElectionRestriction, 1..=40),
-        (UnsafeSwitch::ForgetVoteOnRestart, 877..=877),
+        // The first seed of 1.. where the explorer finds each (see README).
+        (UnsafeSwitch::SkipElectionRestriction, 1..=10),
+        (UnsafeSwitch::ForgetVoteOnRestart, 521..=521),
+        (UnsafeSwitch::CommitPreviousTermEntries, 550..=550),
     ] {
         let options = ExploreOptions {
             unsafe_switch: Some(sw),

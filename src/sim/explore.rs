@@ -535,7 +535,9 @@ impl Run<'_> {
                 }
                 _ => {
                     if !self.crashed.is_empty() {
-                        let n = self.crashed.remove(self.rng.gen_range(0..self.crashed.len()));
+                        let n = self
+                            .crashed
+                            .remove(self.rng.gen_range(0..self.crashed.len()));
                         self.note(format!("restart n{n}"));
                         c.restart(n);
                     }

@@ -213,7 +213,7 @@ impl<S: StateMachine> World<S> {
         }
     }
 
-    fn to_actor(&mut self, client: NodeId, mail: Mail<S>) {
+    fn mail_actor(&mut self, client: NodeId, mail: Mail<S>) {
         let Some(actors) = self.actors.as_mut() else {
             return;
         };
@@ -280,7 +280,7 @@ impl<S: StateMachine> World<S> {
             Item::Deliver(p) => self.deliver(p),
             Item::Timer { node, incarnation } => self.timer(node, incarnation, ev.at),
             Item::WriteDone { node, incarnation } => self.write_done(node, incarnation),
-            Item::Wake { client, token } => self.to_actor(client, Mail::Wake(token)),
+            Item::Wake { client, token } => self.mail_actor(client, Mail::Wake(token)),
         }
         true
     }
@@ -323,7 +323,7 @@ impl<S: StateMachine> World<S> {
         }
         if is_client(p.to) {
             if self.actor_addrs.contains(&p.to) {
-                self.to_actor(p.to, Mail::Packet(p));
+                self.mail_actor(p.to, Mail::Packet(p));
             } else if let Some(mailbox) = self.mailboxes.get_mut(&p.to) {
                 mailbox.push_back(p);
             }
