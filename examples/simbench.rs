@@ -1,5 +1,6 @@
 //! How fast the simulated runtime runs: simulated events per second and virtual seconds
-//! per wall second for an idle 5-node cluster, for 5 nodes under 64 key/value clients,
+//! per wall second for an idle 5-node cluster, for 5 nodes under 64 key/value clients
+//! (no think time, a 0.1-0.5 ms network),
 //! and for explorer seeds. Each figure is the median of `--runs` runs.
 //!
 //!     cargo run --release --example simbench
@@ -86,8 +87,15 @@ fn main() {
         c.sleep(span);
         (c.sim_events(), c.now())
     });
-    measure("5 nodes, 64 clients (no think time)", runs, |seed| {
-        let c: Cluster<KvStore> = Cluster::with_config(5, sim(seed));
+    measure("5 nodes, 64 clients, 0.1-0.5 ms network", runs, |seed| {
+        // Some delay: with an instant network, an instant disk and no think time, the
+        // clients would do unbounded work at one virtual instant.
+        let net = raftsim::NetConfig {
+            delay_min: Duration::from_micros(100),
+            delay_max: Duration::from_micros(500),
+            ..raftsim::NetConfig::reliable()
+        };
+        let c: Cluster<KvStore> = Cluster::with_config(5, Config { net, ..sim(seed) });
         let w = Workload {
             clients: 64,
             keys: 16,
