@@ -1,5 +1,5 @@
 //! The threaded runtime's node: one OS thread per node that owns a crossbeam inbox and
-//! runs a [`NodeDriver`] (the Raft core, the state machine, the order persist → send →
+//! runs a `NodeDriver` (`src/driver.rs`: the Raft core, the state machine, the order persist → send →
 //! apply → publish) against the wall clock.
 //!
 //! The thread blocks in one `select!` over its inbox, its control channel and its next

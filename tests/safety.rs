@@ -90,8 +90,16 @@ fn follower(id: NodeId, term: Term, log: RaftLog<u64>) -> Core {
 fn lone_leader(id: NodeId, term: Term, log: RaftLog<u64>) -> (Core, Ready<u64, ()>) {
     let mut c = core(id, term, log);
     c.tick_election();
-    let ready = c.take_ready();
+    let mut ready = c.take_ready();
     assert_eq!((c.role(), c.term()), (Role::Leader, term + 1));
+    // As a runtime would: the write of its no-op is durable, so the lone leader counts
+    // itself and commits; the step's output is both halves.
+    if let Some((index, term)) = ready.persist_to {
+        c.on_persist_entries(index, term);
+        let after = c.take_ready();
+        ready.committed.extend(after.committed);
+        ready.events.extend(after.events);
+    }
     (c, ready)
 }
 

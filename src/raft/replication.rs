@@ -30,7 +30,7 @@ pub enum ProgressState {
     Snapshot,
 }
 
-/// The leader's view of one follower (Figure 2: nextIndex[i], matchIndex[i]).
+/// The leader's view of one follower (Figure 2: `nextIndex[i]`, `matchIndex[i]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// The index of the next entry to send.

@@ -2,7 +2,7 @@
 //! in a crash can vote twice in one term, and two leaders can share that term.
 //!
 //! Three servers. n0 campaigns for term 1 and n2 votes for it; n0 wins. Before n0's
-//! first AppendEntries reaches n2, the network splits [n0] | [n1, n2] and n2 crashes
+//! first AppendEntries reaches n2, the network splits `[n0] | [n1, n2]` and n2 crashes
 //! and restarts. Then n1 campaigns for term 1 too. With the vote persisted (the rule),
 //! n2 answers "already voted for n0 in this term" and n1 cannot win. With
 //! `unsafe_forget_vote_on_restart` n2 votes again, n1 wins term 1 as well, and the live
