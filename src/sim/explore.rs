@@ -428,15 +428,7 @@ impl Run<'_> {
                 // a sequence of exactly these.
                 19..=21 => self.crash_leader_when("appends an entry", |s| s.last_log_index),
                 22..=24 => self.crash_leader_when("advances its commit index", |s| s.commit_index),
-                25..=36 => {
-                    if !self.crashed.is_empty() {
-                        let n = self
-                            .crashed
-                            .remove(self.rng.gen_range(0..self.crashed.len()));
-                        self.note(format!("restart n{n}"));
-                        c.restart(n);
-                    }
-                }
+                25..=36 => self.restart_one(),
                 37..=46 => {
                     // A reboot: down for a moment, back from what it persisted.
                     let live = self.live();
@@ -533,16 +525,19 @@ impl Run<'_> {
                 4..=6 if self.crashed.len() < minority => {
                     self.crash_leader_when("advances its commit index", |s| s.commit_index)
                 }
-                _ => {
-                    if !self.crashed.is_empty() {
-                        let n = self
-                            .crashed
-                            .remove(self.rng.gen_range(0..self.crashed.len()));
-                        self.note(format!("restart n{n}"));
-                        c.restart(n);
-                    }
-                }
+                _ => self.restart_one(),
             }
+        }
+    }
+
+    /// Restarts one crashed node, drawn at random, if any is down.
+    fn restart_one(&mut self) {
+        if !self.crashed.is_empty() {
+            let n = self
+                .crashed
+                .remove(self.rng.gen_range(0..self.crashed.len()));
+            self.note(format!("restart n{n}"));
+            self.cluster.restart(n);
         }
     }
 
