@@ -104,6 +104,13 @@ impl<S: StateMachine> RawClient<S> {
         self.timeout = timeout;
     }
 
+    /// The time since the cluster started, in nanoseconds, on its runtime's clock (the
+    /// simulation's virtual clock on the simulated runtime): what histories record, so
+    /// that a simulated run's history replays exactly.
+    pub fn now_ns(&self) -> u64 {
+        self.link.now().as_nanos() as u64
+    }
+
     /// The node this client currently believes leads.
     pub fn leader_hint(&self) -> Option<NodeId> {
         self.leader

@@ -141,11 +141,12 @@ impl Client {
             seq: self.seq,
             op: op.clone(),
         };
-        let handle = self.history.as_ref().map(|h| h.invoke(self.id(), op));
+        let at = self.raw.now_ns();
+        let handle = self.history.as_ref().map(|h| h.invoke_at(self.id(), op, at));
         match self.raw.submit(request.into(), true)? {
             Reply::Value(v) => {
                 if let (Some(h), Some(handle)) = (&self.history, handle) {
-                    h.complete(handle, Reply::Value(v.clone()));
+                    h.complete_at(handle, Reply::Value(v.clone()), self.raw.now_ns());
                 }
                 Ok(v)
             }
@@ -182,7 +183,7 @@ impl Client {
         let handle = self
             .history
             .as_ref()
-            .map(|h| h.invoke(self.id(), op.clone()));
+            .map(|h| h.invoke_at(self.id(), op.clone(), self.raw.now_ns()));
         let request = Request {
             client,
             seq: self.seq,
@@ -191,7 +192,7 @@ impl Client {
         match self.raw.submit(request.into(), false)? {
             Reply::Done => {
                 if let (Some(h), Some(handle)) = (&self.history, handle) {
-                    h.complete(handle, Reply::Done);
+                    h.complete_at(handle, Reply::Done, self.raw.now_ns());
                 }
                 Ok(())
             }
