@@ -276,10 +276,7 @@ impl<S: StateMachine> NodeDriver<S> {
                 // UNSAFE (`Config::unsafe_stale_reads`): answer from whatever this node
                 // has applied, leader or not, skipping ReadIndex (§6.4). A deposed leader
                 // or a lagging follower answers with stale data.
-                let result = self
-                    .sm
-                    .query(&command)
-                    .ok_or(NotLeader { leader: None });
+                let result = self.sm.query(&command).ok_or(NotLeader { leader: None });
                 self.reply(p.from, id, result);
             }
             Wire::ClientRequest {

@@ -22,7 +22,12 @@ fn switch_on_reads_stale_data(runtime: Runtime) {
     assert_ne!(out.old_leader, out.new_leader);
     assert!(out.new_term > out.old_term);
     // The switch did something: the deposed leader answered with the overwritten value.
-    assert_eq!(out.read, Ok(Some("1".to_string())), "the read: {:?}", out.read);
+    assert_eq!(
+        out.read,
+        Ok(Some("1".to_string())),
+        "the read: {:?}",
+        out.read
+    );
     assert!(out.read_stale());
     assert!(
         out.check.is_illegal(),

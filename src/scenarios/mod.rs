@@ -26,8 +26,8 @@ pub mod figure8;
 pub mod leader_dies;
 pub mod split_vote;
 pub mod stale_leader;
-pub mod stale_read;
 pub mod stale_log_wins;
+pub mod stale_read;
 pub mod stepper;
 
 use std::fmt;

@@ -92,7 +92,10 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
         st.iter().all(|s| s.leader == Some(old))
     })?;
 
-    narrate(&cluster, &format!("n{old} leads term {old_term}; client A writes k=1"));
+    narrate(
+        &cluster,
+        &format!("n{old} leads term {old_term}; client A writes k=1"),
+    );
     let mut a = cluster.client_recorded(&history);
     a.put("k", "1")
         .map_err(|e| ScenarioError(format!("client A's put k=1: {e}")))?;
@@ -134,9 +137,7 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
 
     narrate(
         &cluster,
-        &format!(
-            "client A reads k from n{old}, which still believes it leads term {old_term}"
-        ),
+        &format!("client A reads k from n{old}, which still believes it leads term {old_term}"),
     );
     a.set_timeout(READ_TIMEOUT);
     let read = a.get("k");
