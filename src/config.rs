@@ -90,6 +90,11 @@ pub struct Config {
     /// UNSAFE, for teaching: do not persist `voted_for`, so a node that crashes and
     /// restarts can vote twice in one term and two leaders can share a term.
     pub unsafe_forget_vote_on_restart: bool,
+    /// UNSAFE, for teaching: serve read-only requests from the local state machine at
+    /// whichever node the client reached, leader or not, without ReadIndex (dissertation
+    /// §6.4), so a deposed leader or a lagging follower answers with stale data. The
+    /// runtime skips the core's `read_index`; the core itself is unchanged.
+    pub unsafe_stale_reads: bool,
 }
 
 impl Default for Config {
@@ -118,6 +123,7 @@ impl Default for Config {
             unsafe_commit_previous_term_entries: false,
             unsafe_skip_election_restriction: false,
             unsafe_forget_vote_on_restart: false,
+            unsafe_stale_reads: false,
         }
     }
 }

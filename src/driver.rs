@@ -272,6 +272,17 @@ impl<S: StateMachine> NodeDriver<S> {
                 id,
                 command,
                 read_only: true,
+            } if self.config.unsafe_stale_reads => {
+                // UNSAFE (`Config::unsafe_stale_reads`): answer from whatever this node
+                // has applied, leader or not, skipping ReadIndex (§6.4). A deposed leader
+                // or a lagging follower answers with stale data.
+                let result = self.sm.query(&command).ok_or(NotLeader { leader: None });
+                self.reply(p.from, id, result);
+            }
+            Wire::ClientRequest {
+                id,
+                command,
+                read_only: true,
             } => {
                 self.next_query += 1;
                 let ctx = self.next_query;

@@ -65,6 +65,17 @@ fn the_teaching_switches_are_found() {
             "{sw}: no safety violation in seeds {seeds:?}"
         );
     }
+    // Stale reads break no property of the logs: what they break is what clients see.
+    let options = ExploreOptions {
+        unsafe_switch: Some(UnsafeSwitch::StaleReads),
+        ..ExploreOptions::default()
+    };
+    let r = explore_seed(4, &options);
+    assert!(
+        r.failures.iter().any(|f| f.starts_with("linearizability:")),
+        "stale_reads: seed 4 is no longer found: {:?}",
+        r.failures
+    );
 }
 
 #[test]

@@ -27,6 +27,7 @@ pub mod leader_dies;
 pub mod split_vote;
 pub mod stale_leader;
 pub mod stale_log_wins;
+pub mod stale_read;
 pub mod stepper;
 
 use std::fmt;

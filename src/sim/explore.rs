@@ -39,11 +39,13 @@ pub enum UnsafeSwitch {
     SkipElectionRestriction,
     /// `unsafe_forget_vote_on_restart` (breaks Figure 2's persistent `votedFor`).
     ForgetVoteOnRestart,
+    /// `unsafe_stale_reads` (breaks §6.4: reads skip ReadIndex).
+    StaleReads,
 }
 
 impl UnsafeSwitch {
     /// Every switch with its name.
-    pub const ALL: [(&'static str, UnsafeSwitch); 3] = [
+    pub const ALL: [(&'static str, UnsafeSwitch); 4] = [
         (
             "commit_previous_term_entries",
             UnsafeSwitch::CommitPreviousTermEntries,
@@ -53,6 +55,7 @@ impl UnsafeSwitch {
             UnsafeSwitch::SkipElectionRestriction,
         ),
         ("forget_vote_on_restart", UnsafeSwitch::ForgetVoteOnRestart),
+        ("stale_reads", UnsafeSwitch::StaleReads),
     ];
 
     /// Turns the switch on in `config`.
@@ -63,6 +66,7 @@ impl UnsafeSwitch {
             }
             UnsafeSwitch::SkipElectionRestriction => config.unsafe_skip_election_restriction = true,
             UnsafeSwitch::ForgetVoteOnRestart => config.unsafe_forget_vote_on_restart = true,
+            UnsafeSwitch::StaleReads => config.unsafe_stale_reads = true,
         }
     }
 }
