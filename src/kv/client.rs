@@ -142,7 +142,10 @@ impl Client {
             op: op.clone(),
         };
         let at = self.raw.now_ns();
-        let handle = self.history.as_ref().map(|h| h.invoke_at(self.id(), op, at));
+        let handle = self
+            .history
+            .as_ref()
+            .map(|h| h.invoke_at(self.id(), op, at));
         match self.raw.submit(request.into(), true)? {
             Reply::Value(v) => {
                 if let (Some(h), Some(handle)) = (&self.history, handle) {

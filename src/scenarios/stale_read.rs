@@ -134,6 +134,9 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
     );
     b.put("k", "2")
         .map_err(|e| ScenarioError(format!("client B's put k=2: {e}")))?;
+    // A moment passes: on the simulated runtime the read would otherwise start at the
+    // very instant the write returned, and the two would count as concurrent.
+    cluster.sleep(Duration::from_millis(1));
 
     narrate(
         &cluster,
