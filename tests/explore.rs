@@ -147,3 +147,15 @@ fn concurrent_simulated_clients_are_linearizable_and_exactly_once() {
     assert!(verdict.is_ok(), "{verdict}");
     c.assert_safe();
 }
+
+/// Seeds on which clients were bounced forever between two nodes that each named the
+/// other as leader (a livelock at one virtual instant) before clients backed off after
+/// two redirects in a row.
+#[test]
+fn clients_do_not_bounce_between_two_stale_leader_hints() {
+    let options = ExploreOptions::default();
+    for seed in [87, 1032, 1353] {
+        let r = explore_seed(seed, &options);
+        assert!(r.passed, "seed {seed}: {:?}", r.failures);
+    }
+}
