@@ -14,11 +14,10 @@
 //! history), `--reliable` (no faults at all, for comparison), `--sim`.
 //!
 //! On node threads every client is a thread and the faults come from a thread of their
-//! own, all at once. On the simulated runtime (`--sim`) one thread runs everything, so
-//! the clients take turns — one operation in flight at a time, round robin — and each
-//! fault falls due between two operations; `--secs` is virtual time. Threads calling
-//! into a simulated cluster would interleave differently on every run, and the seed
-//! would no longer replay it.
+//! own, all at once. On the simulated runtime (`--sim`) the clients are simulated actors
+//! (`sim::Workload`: the same operation mix, all concurrent) and the fault schedule runs
+//! between stretches of virtual time; `--secs` is virtual time, and the seed replays the
+//! run — output and history picture — byte for byte.
 
 #[path = "common/args.rs"]
 mod args;
@@ -31,6 +30,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use raftsim::check::{check, write_html, KvHistory, KvModel};
 use raftsim::kv::{Client, KvStore};
+use raftsim::sim::Workload;
 use raftsim::{Cluster, Config, NetConfig, NodeId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -138,7 +138,7 @@ fn main() {
     println!(
         "{NODES} nodes, {clients} clients on {keys} keys for {secs} s{}, seed {seed}{}",
         if sim {
-            " of virtual time, taking turns"
+            " of virtual time (simulated clients)"
         } else {
             ""
         },
@@ -159,26 +159,39 @@ fn main() {
     let end = start + Duration::from_secs_f64(secs);
     let mut schedule = (!reliable).then(|| Faults::new(seed));
     if sim {
-        let mut workers: Vec<Worker> = (0..clients)
-            .map(|c| Worker::new(&cluster, &history, c, seed, timeout))
-            .collect();
-        let mut next_fault = schedule.as_mut().map(|f| start + f.pause());
-        let mut turn = 0;
+        // Concurrent clients as simulated actors (the same operation mix as the
+        // threads: 40% Get, 10% Put, 50% Append), the fault schedule between.
+        let workload = Workload {
+            clients,
+            keys,
+            get_share: 0.4,
+            put_share: 0.1,
+            think_time: (Duration::ZERO, Duration::ZERO),
+            op_timeout: timeout,
+        };
+        let handle = cluster
+            .start_workload(workload, Some(history.clone()))
+            .expect("the workload is valid: --clients and --keys are at least 1");
         while cluster.now() < end {
-            if let (Some(f), Some(at)) = (schedule.as_mut(), next_fault) {
-                if cluster.now() >= at {
-                    f.inject(&cluster, &faults, start);
-                    next_fault = Some(cluster.now() + f.pause());
-                    continue;
+            match schedule.as_mut() {
+                Some(f) => {
+                    let pause = f.pause().min(end - cluster.now());
+                    cluster.sleep(pause);
+                    if cluster.now() < end {
+                        f.inject(&cluster, &faults, start);
+                    }
                 }
+                None => cluster.sleep(end - cluster.now()),
             }
-            workers[turn].step(&cluster, keys);
-            turn = (turn + 1) % clients;
         }
-        for w in workers {
-            stats.latencies.extend(w.stats.latencies);
-            stats.timeouts += w.stats.timeouts;
-        }
+        handle.stop();
+        let w = handle.stats();
+        stats.latencies = w
+            .latencies_us
+            .iter()
+            .map(|&us| Duration::from_micros(us))
+            .collect();
+        stats.timeouts = (w.timed_out + w.expired) as usize;
     } else {
         let stop = AtomicBool::new(false);
         let all = Mutex::new(Stats::default());
