@@ -40,6 +40,8 @@ use rand::{Rng, SeedableRng};
 struct Stats {
     latencies: Vec<Duration>,
     timeouts: usize,
+    /// Writes sent again after an unanswered attempt (each a possible duplicate entry).
+    resent_writes: u64,
 }
 
 /// One client's loop state: its connection, its own random stream, what it saw.
@@ -178,6 +180,7 @@ fn main() {
         for w in workers {
             stats.latencies.extend(w.stats.latencies);
             stats.timeouts += w.stats.timeouts;
+            stats.resent_writes += w.client.resent_writes();
         }
     } else {
         let stop = AtomicBool::new(false);
@@ -193,6 +196,7 @@ fn main() {
                     let mut all = all.lock();
                     all.latencies.extend(w.stats.latencies);
                     all.timeouts += w.stats.timeouts;
+                    all.resent_writes += w.client.resent_writes();
                 });
             }
             if let Some(mut f) = schedule.take() {
@@ -249,6 +253,10 @@ fn main() {
             ms(*stats.latencies.last().expect("non-empty"))
         );
     }
+    println!(
+        "writes re-sent after an unanswered attempt: {}",
+        stats.resent_writes
+    );
     let t = Instant::now();
     let verdict = check(&KvModel, &ops, Duration::from_secs(60));
     // How long the checker took is wall-clock time: left out on the simulated runtime,

@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::check::history::OpHandle;
 use crate::check::KvHistory;
-use crate::client::RoundTrip;
+use crate::client::RoundTrips;
 use crate::cluster::Cluster;
 use crate::error::{Error, NotLeader};
 use crate::kv::{Command, KvStore, Op, Reply, Request};
@@ -176,7 +176,7 @@ impl Cluster<KvStore> {
                 seq: 0,
                 leader: None,
                 next_try: i,
-                rtt: RoundTrip::default(),
+                rtt: RoundTrips::default(),
                 token: 1,
                 attempt: 0,
                 op: None,
@@ -231,7 +231,8 @@ struct SimClient {
     seq: u64,
     leader: Option<NodeId>,
     next_try: usize,
-    rtt: RoundTrip,
+    /// Round-trip estimates for reads and for writes, as `RawClient`'s.
+    rtt: RoundTrips,
     /// The token of the one wake-up that counts; older ones are stale.
     token: u64,
     attempt: u64,
@@ -385,7 +386,7 @@ impl WorkloadActors {
                 read_only: op.read_only,
             },
         });
-        let wait = c.rtt.timeout(op.silent);
+        let wait = c.rtt.of(op.read_only).timeout(op.silent);
         let at = (now + wait).min(op.deadline);
         self.wake(i, at, out);
     }
@@ -408,8 +409,11 @@ impl WorkloadActors {
         if !(current || (op.first_attempt..c.attempt).contains(&id) && result.is_ok()) {
             return;
         }
-        if current {
-            c.rtt.sample(now.saturating_sub(op.sent_at));
+        // Only a current answer is a sample (see `RawClient::submit`).
+        if current && result.is_ok() {
+            c.rtt
+                .of(op.read_only)
+                .sample(now.saturating_sub(op.sent_at));
         }
         match result {
             Ok(reply) => {
