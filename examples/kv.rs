@@ -11,7 +11,8 @@
 //! Options: `--clients N` (5), `--secs S` (10), `--seed X` (1), `--keys K` shared keys
 //! (3), `--html PATH` (kv-history.html in the temp directory), `--timeout-ms MS` a
 //! client's time limit per operation (1500; a timed-out operation stays pending in the
-//! history), `--reliable` (no faults at all, for comparison), `--sim`.
+//! history), `--storage-ms MS` how long each disk write takes (0), `--reliable` (no
+//! faults at all, for comparison), `--sim`.
 //!
 //! On node threads every client is a thread and the faults come from a thread of their
 //! own, all at once. On the simulated runtime (`--sim`) one thread runs everything, so
@@ -113,6 +114,11 @@ fn main() {
         "MS",
         "a client's time limit per operation (1500)",
     ))
+    .opt(Opt::whole(
+        "--storage-ms",
+        "MS",
+        "how long each disk write takes (0): writes then take longer than reads",
+    ))
     .opt(Opt::flag("--reliable", "no faults at all, for comparison"))
     .parse();
     let clients: usize = args.get("--clients").unwrap_or(5);
@@ -123,6 +129,7 @@ fn main() {
         .unwrap_or_else(|| std::env::temp_dir().join("kv-history.html"));
     let timeout = Duration::from_millis(args.get("--timeout-ms").unwrap_or(1500));
     let reliable = args.flag("--reliable");
+    let storage_latency = Duration::from_millis(args.get("--storage-ms").unwrap_or(0));
     let seed = args.seed();
     raftsim::logging::init();
     const NODES: usize = 5;
@@ -132,6 +139,7 @@ fn main() {
         check_safety: true,
         // A long run under faults makes millions of message events; keep the trace small.
         trace_messages: false,
+        storage_latency,
         ..Config::default()
     });
     let cluster: Cluster<KvStore> = Cluster::with_config(NODES, config);
