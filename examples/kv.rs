@@ -11,7 +11,8 @@
 //! Options: `--clients N` (5), `--secs S` (10), `--seed X` (1), `--keys K` shared keys
 //! (3), `--html PATH` (kv-history.html in the temp directory), `--timeout-ms MS` a
 //! client's time limit per operation (1500; a timed-out operation stays pending in the
-//! history), `--reliable` (no faults at all, for comparison), `--sim`.
+//! history), `--storage-ms MS` how long each disk write takes (0), `--reliable` (no
+//! faults at all, for comparison), `--sim`.
 //!
 //! On node threads every client is a thread and the faults come from a thread of their
 //! own, all at once. On the simulated runtime (`--sim`) the clients are simulated actors
@@ -40,6 +41,8 @@ use rand::{Rng, SeedableRng};
 struct Stats {
     latencies: Vec<Duration>,
     timeouts: usize,
+    /// Writes sent again after an unanswered attempt (each a possible duplicate entry).
+    resent_writes: u64,
 }
 
 /// One client's loop state: its connection, its own random stream, what it saw.
@@ -111,6 +114,11 @@ fn main() {
         "MS",
         "a client's time limit per operation (1500)",
     ))
+    .opt(Opt::whole(
+        "--storage-ms",
+        "MS",
+        "how long each disk write takes (0): writes then take longer than reads",
+    ))
     .opt(Opt::flag("--reliable", "no faults at all, for comparison"))
     .parse();
     let clients: usize = args.get("--clients").unwrap_or(5);
@@ -121,6 +129,7 @@ fn main() {
         .unwrap_or_else(|| std::env::temp_dir().join("kv-history.html"));
     let timeout = Duration::from_millis(args.get("--timeout-ms").unwrap_or(1500));
     let reliable = args.flag("--reliable");
+    let storage_latency = Duration::from_millis(args.get("--storage-ms").unwrap_or(0));
     let seed = args.seed();
     raftsim::logging::init();
     const NODES: usize = 5;
@@ -130,6 +139,7 @@ fn main() {
         check_safety: true,
         // A long run under faults makes millions of message events; keep the trace small.
         trace_messages: false,
+        storage_latency,
         ..Config::default()
     });
     let cluster: Cluster<KvStore> = Cluster::with_config(NODES, config);
@@ -192,6 +202,7 @@ fn main() {
             .map(|&us| Duration::from_micros(us))
             .collect();
         stats.timeouts = (w.timed_out + w.expired) as usize;
+        stats.resent_writes = w.resent_writes;
     } else {
         let stop = AtomicBool::new(false);
         let all = Mutex::new(Stats::default());
@@ -206,6 +217,7 @@ fn main() {
                     let mut all = all.lock();
                     all.latencies.extend(w.stats.latencies);
                     all.timeouts += w.stats.timeouts;
+                    all.resent_writes += w.client.resent_writes();
                 });
             }
             if let Some(mut f) = schedule.take() {
@@ -262,6 +274,10 @@ fn main() {
             ms(*stats.latencies.last().expect("non-empty"))
         );
     }
+    println!(
+        "writes re-sent after an unanswered attempt: {}",
+        stats.resent_writes
+    );
     let t = Instant::now();
     let verdict = check(&KvModel, &ops, Duration::from_secs(60));
     // How long the checker took is wall-clock time: left out on the simulated runtime,

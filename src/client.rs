@@ -23,6 +23,11 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(250);
 const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(20);
 /// The pause before retrying when no node knows a leader (an election is on).
 const NO_LEADER_BACKOFF: Duration = Duration::from_millis(10);
+/// The least margin above the smoothed round trip (RFC 6298's clock granularity G):
+/// with round trips that never vary (a simulated disk, a quiet network) the variation
+/// decays to zero, and a timeout equal to the round trip would fire at the very instant
+/// the answer arrives.
+const MIN_RTT_MARGIN: Duration = Duration::from_millis(1);
 /// Redirects followed at once before backing off.
 const MAX_REDIRECTS: u32 = 2;
 
@@ -34,11 +39,37 @@ pub struct RawClient<S: StateMachine> {
     leader: Option<NodeId>,
     next_try: usize,
     attempt: u64,
-    rtt: RoundTrip,
+    rtt: RoundTrips,
+    /// Writes sent again after an attempt went unanswered.
+    resent_writes: u64,
+}
+
+/// One round-trip estimate per kind of request. A read-only command is answered after
+/// one ReadIndex round (a heartbeat's round trip); a write waits for a disk write and a
+/// replication round. With one estimate for both, a client that mostly reads learns
+/// the reads' round trip, and every write then times out before it can finish and is
+/// sent again: a duplicate log entry each time (harmless with sessions, but
+/// replicated, persisted and applied for nothing).
+#[derive(Debug, Default)]
+pub(crate) struct RoundTrips {
+    read: RoundTrip,
+    write: RoundTrip,
+}
+
+impl RoundTrips {
+    /// The estimate for requests of this kind.
+    pub(crate) fn of(&mut self, read_only: bool) -> &mut RoundTrip {
+        if read_only {
+            &mut self.read
+        } else {
+            &mut self.write
+        }
+    }
 }
 
 /// The round-trip time estimate that sets how long an attempt waits (the retransmission
-/// timeout of TCP, RFC 6298): smoothed RTT plus four times its variation, so on a slow,
+/// timeout of TCP, RFC 6298): smoothed RTT plus four times its variation (at least
+/// `MIN_RTT_MARGIN`), so on a slow,
 /// lossy network a client retries after about one slow round trip instead of a fixed
 /// quarter second, and on a fast one no sooner than `MIN_ATTEMPT_TIMEOUT`.
 #[derive(Debug, Default)]
@@ -65,7 +96,9 @@ impl RoundTrip {
     /// How long attempt number `silent + 1` in a row waits: the estimate, doubled for
     /// each attempt before it that got no answer (backing off during a partition).
     pub(crate) fn timeout(&self, silent: u32) -> Duration {
-        let base = self.srtt.map_or(ATTEMPT_TIMEOUT, |s| s + self.rttvar * 4);
+        let base = self.srtt.map_or(ATTEMPT_TIMEOUT, |s| {
+            s + (self.rttvar * 4).max(MIN_RTT_MARGIN)
+        });
         (base * 2u32.pow(silent.min(4))).clamp(MIN_ATTEMPT_TIMEOUT, ATTEMPT_TIMEOUT)
     }
 }
@@ -81,7 +114,8 @@ impl<S: StateMachine + Default> Cluster<S> {
             leader: None,
             next_try: 0,
             attempt: 0,
-            rtt: RoundTrip::default(),
+            rtt: RoundTrips::default(),
+            resent_writes: 0,
         }
     }
 }
@@ -111,6 +145,12 @@ impl<S: StateMachine> RawClient<S> {
         self.link.now().as_nanos() as u64
     }
 
+    /// How many times a write was sent again because an attempt went unanswered within
+    /// its timeout (each may leave a duplicate entry in the log).
+    pub fn resent_writes(&self) -> u64 {
+        self.resent_writes
+    }
+
     /// The node this client currently believes leads.
     pub fn leader_hint(&self) -> Option<NodeId> {
         self.leader
@@ -126,6 +166,9 @@ impl<S: StateMachine> RawClient<S> {
         let (mut silent, mut redirects) = (0, 0);
         while self.link.now() < deadline {
             let target = self.pick_target();
+            if silent > 0 && !read_only {
+                self.resent_writes += 1;
+            }
             self.attempt += 1;
             let id = self.attempt;
             let sent = self.link.now();
@@ -137,7 +180,7 @@ impl<S: StateMachine> RawClient<S> {
                     read_only,
                 },
             );
-            let wait_until = deadline.min(sent + self.rtt.timeout(silent));
+            let wait_until = deadline.min(sent + self.rtt.of(read_only).timeout(silent));
             let Some((answered, reply)) = self.await_reply(first, id, wait_until) else {
                 self.note(&format!("no answer from n{target}; trying another node"));
                 self.leader = None;
@@ -145,8 +188,12 @@ impl<S: StateMachine> RawClient<S> {
                 continue;
             };
             silent = 0;
-            if answered == id {
-                self.rtt.sample(self.link.now().saturating_sub(sent));
+            // Only an answer measures the work a request of this kind waits for: a
+            // redirect comes straight back from a follower, and an answer to an earlier
+            // attempt cannot be matched to its send time (Karn's rule).
+            if answered == id && reply.is_ok() {
+                let r = self.link.now().saturating_sub(sent);
+                self.rtt.of(read_only).sample(r);
             }
             match reply {
                 Ok(out) => {
@@ -313,6 +360,17 @@ impl<S: StateMachine> ClientMux<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_do_not_shorten_the_write_timeout() {
+        let mut r = RoundTrips::default();
+        r.of(false).sample(Duration::from_millis(40));
+        for _ in 0..50 {
+            r.of(true).sample(Duration::from_millis(1));
+        }
+        assert_eq!(r.of(true).timeout(0), MIN_ATTEMPT_TIMEOUT);
+        assert_eq!(r.of(false).timeout(0), Duration::from_millis(120));
+    }
 
     #[test]
     fn attempt_timeout_follows_the_round_trip_and_backs_off() {

@@ -725,13 +725,13 @@ impl<S: StateMachine + Default> Cluster<S> {
                     .iter()
                     .filter(|s| s.alive && s.last_applied >= index)
                     .count();
-                let committed = self.committed_term(index);
-                if applied >= replicas && committed == Some(term) {
+                let committed = self.commit_of(index, term);
+                if applied >= replicas && committed == Commit::Ours {
                     return Ok(index);
                 }
                 // Another leader's entry committed at that index: ours is gone for good,
                 // so propose again rather than wait out the deadline.
-                if committed.is_some_and(|t| t != term) {
+                if committed == Commit::Replaced {
                     break;
                 }
                 let moved_on = st.iter().any(|s| s.term > term);
@@ -748,23 +748,42 @@ impl<S: StateMachine + Default> Cluster<S> {
         Err(Error::Timeout)
     }
 
-    /// The term of the entry at `index` on a live node that has committed it.
-    fn committed_term(&self, index: Index) -> Option<Term> {
+    /// Whether the entry proposed at `(index, term)` committed, from the nodes' stored
+    /// logs and snapshots.
+    ///
+    /// A live node that committed `index` and still holds it in its log tells its term.
+    /// Once every node compacted past `index` (§7), only snapshots are left, and a
+    /// snapshot gives the term of its last entry alone; everything it covers is
+    /// committed. With `index <= last_index`:
+    /// - `last_term == term`: ours committed. The snapshot's last entry was created by
+    ///   the one leader of `term` (§5.2, Election Safety), which held ours at `index`
+    ///   from the proposal on (Leader Append-Only) and created later entries at higher
+    ///   indexes; so its log at that entry's creation had ours at `index`, and by Log
+    ///   Matching so does the committed log.
+    /// - `last_term < term`: another entry committed there (terms never decrease along
+    ///   a log, so the entry at `index` has a term `<= last_term`).
+    /// - `last_term > term`: not decidable from this snapshot; ask the next node.
+    pub(crate) fn commit_of(&self, index: Index, term: Term) -> Commit {
         let slots = self.slots.lock();
         for slot in slots.values() {
             let status = slot.status.lock();
-            if !status.alive || status.commit_index < index {
-                continue;
-            }
+            let committed_here = status.alive && status.commit_index >= index;
             drop(status);
             let storage = slot.storage.lock();
-            if let Some(t) = storage.persisted().log.term_at(index) {
-                return Some(t);
+            let log = &storage.persisted().log;
+            if committed_here {
+                if let Some(t) = log.term_at(index) {
+                    return Commit::of(t == term);
+                }
+            }
+            // A snapshot covers committed entries only, so a crashed node's counts too.
+            let (last_index, last_term) = (log.snapshot_index(), log.snapshot_term());
+            if index <= last_index && last_term <= term {
+                return Commit::of(last_term == term);
             }
         }
-        None
+        Commit::Unknown
     }
-
     /// A fresh client address (clients' addresses are never reused).
     pub(crate) fn new_client_addr(&self) -> NodeId {
         crate::net::CLIENT_ADDR_BASE + self.next_client.fetch_add(1, Ordering::Relaxed) as NodeId
@@ -810,6 +829,27 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// The ids of the voting members, as clients see them (whom to ask).
     pub(crate) fn directory(&self) -> &Arc<Mutex<Vec<NodeId>>> {
         &self.directory
+    }
+}
+
+/// What the harness knows of a proposed entry (see [`Cluster::commit_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// The entry committed at its index.
+    Ours,
+    /// Another entry committed at its index: it never will.
+    Replaced,
+    /// Not known (yet).
+    Unknown,
+}
+
+impl Commit {
+    fn of(ours: bool) -> Commit {
+        if ours {
+            Commit::Ours
+        } else {
+            Commit::Replaced
+        }
     }
 }
 

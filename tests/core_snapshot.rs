@@ -275,3 +275,78 @@ fn a_stale_snapshot_answer_does_not_reset_a_progress_that_moved_on() {
     net.deliver_all();
     assert_eq!(net.node(0).progress()[&2].match_index, 13);
 }
+
+/// A node added later starts with no configuration (it is told none: dissertation
+/// §4.1, a new server joins with an empty one) and learns the cluster's from the log.
+/// Entries that reach it before any configuration entry were committed under the
+/// cluster's first configuration, which it never learns from them: a snapshot there
+/// must not record "no configuration" (a node that installs it, or this node after a
+/// restart that lost the suffix, would know no voters). It waits until the
+/// configuration in force is known.
+#[test]
+fn a_node_added_later_snapshots_only_a_known_configuration() {
+    use raftsim::log::{Entry, Payload};
+    use raftsim::membership::Membership;
+    use raftsim::raft::{Persisted, Raft};
+
+    let mut node: Raft<u64, Vec<u64>> = Raft::new(
+        3,
+        Membership::default(),
+        RaftConfig::default(),
+        Persisted::default(),
+    );
+    // The leader, n0 of {0, 1, 2} in term 1, sends two commands and then the entry that
+    // adds n3 as a learner, each committed.
+    let mut learner_added = Membership::new([0, 1, 2]);
+    learner_added.learners.insert(3);
+    let entries = [
+        Entry::command(1, 1, 10),
+        Entry::command(1, 2, 20),
+        Entry {
+            term: 1,
+            index: 3,
+            payload: Payload::Config(learner_added.clone()),
+        },
+    ];
+    let mut applied = Vec::new();
+    for e in entries {
+        let index = e.index;
+        node.step(
+            0,
+            Message::AppendEntries {
+                term: 1,
+                leader_id: 0,
+                prev_log_index: index - 1,
+                prev_log_term: if index == 1 { 0 } else { 1 },
+                entries: vec![e].into(),
+                leader_commit: index,
+                read_seq: 0,
+            },
+        );
+        node.take_ready();
+        node.on_persist_entries(index, 1);
+        node.take_ready();
+        assert_eq!(node.last_applied(), index, "the entry at {index} applied");
+        applied.push(index);
+        let due = node.snapshot_due(1);
+        node.compact(index, applied.clone());
+        if let Some(s) = node.snapshot() {
+            assert!(
+                due,
+                "snapshot_due said no, yet compact took a snapshot at {index}"
+            );
+            assert_eq!(
+                s.membership, learner_added,
+                "the snapshot through {} records the configuration in force there \
+                 (which n3 knows from index 3 on)",
+                s.last_index
+            );
+        } else {
+            assert!(!due, "a snapshot was due at {index} but none was taken");
+        }
+    }
+    let s = node
+        .snapshot()
+        .expect("a snapshot once the configuration is known");
+    assert_eq!(s.last_index, 3);
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Backend, Cluster, Slot};
+use super::{Backend, Cluster, Commit, Slot};
 use crate::error::{Error, NotLeader};
 use crate::membership::Membership;
 use crate::node::Control;
@@ -151,10 +151,10 @@ impl<S: StateMachine + Default> Cluster<S> {
     fn wait_committed(&self, index: Index, term: Term, deadline: Duration) -> bool {
         while self.now() < deadline {
             self.check_threads();
-            match self.committed_term(index) {
-                Some(t) if t == term => return true,
-                Some(_) => return false,
-                None => {}
+            match self.commit_of(index, term) {
+                Commit::Ours => return true,
+                Commit::Replaced => return false,
+                Commit::Unknown => {}
             }
             self.pause(deadline);
         }

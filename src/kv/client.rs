@@ -124,6 +124,13 @@ impl Client {
         self.raw.address()
     }
 
+    /// How many times a write (or a registration) was sent again after an attempt
+    /// went unanswered in time: each may leave a duplicate entry in the log, which the
+    /// session table then answers without applying.
+    pub fn resent_writes(&self) -> u64 {
+        self.raw.resent_writes()
+    }
+
     /// How long an operation may take before it returns `Err(Error::Timeout)`
     /// (default 5 s). A write that must register first may take this long twice.
     pub fn set_timeout(&mut self, timeout: Duration) {

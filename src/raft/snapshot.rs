@@ -3,6 +3,7 @@
 
 use crate::event::EventKind;
 use crate::log::Snapshot;
+use crate::membership::Membership;
 use crate::message::Message;
 use crate::types::{Index, NodeId, Role};
 
@@ -11,12 +12,37 @@ use super::Raft;
 impl<C: Clone, D: Clone> Raft<C, D> {
     /// Whether the log holds at least `threshold` applied entries past the snapshot, so
     /// the runtime should take a snapshot of its state machine and call [`Raft::compact`].
+    /// Never while the configuration in force at the last applied entry is unknown
+    /// (see [`Raft::compact`]).
     pub fn snapshot_due(&self, threshold: u64) -> bool {
         self.last_applied >= self.log.snapshot_index() + threshold
+            && self.config_at(self.last_applied).is_some()
+    }
+
+    /// The configuration in force at `index` (at or past the snapshot): the last config
+    /// entry up to it, else the snapshot's, else the initial one. `None` on a node added
+    /// later (started with no configuration, §4.1) that has not yet received a config
+    /// entry or a snapshot: the entries it holds were committed under the cluster's
+    /// configuration of the time, which nothing it holds names.
+    fn config_at(&self, index: Index) -> Option<Membership> {
+        if let Some((_, m)) = self.log.last_config(index) {
+            return Some(m.clone());
+        }
+        let m = match &self.snapshot {
+            Some(s) => &s.membership,
+            None => &self.initial_membership,
+        };
+        // A cluster's configuration always has a voter: an empty one means "not known".
+        (!m.voters.is_empty()).then(|| m.clone())
     }
 
     /// Compacts the log through `index` (an applied index), keeping `data`, the state
-    /// machine's state at exactly that index, as the new snapshot.
+    /// machine's state at exactly that index, as the new snapshot, with the
+    /// configuration in force at `index`. Does nothing while that configuration is
+    /// unknown (a node added later, before its first config entry or snapshot): a
+    /// snapshot recording no configuration would, once installed or restored without
+    /// the log after it, leave its node knowing no voters. The wait is short: the entry
+    /// that made this node a learner is on its way.
     pub fn compact(&mut self, index: Index, data: D) {
         assert!(
             index <= self.last_applied,
@@ -27,12 +53,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             return;
         }
         let last_term = self.log.term_at(index).expect("compacting a held entry");
-        let membership = match self.log.last_config(index) {
-            Some((_, m)) => m.clone(),
-            None => match &self.snapshot {
-                Some(s) => s.membership.clone(),
-                None => self.initial_membership.clone(),
-            },
+        let Some(membership) = self.config_at(index) else {
+            return;
         };
         self.log.compact(index);
         self.snapshot = Some(Snapshot {

@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::check::history::OpHandle;
 use crate::check::KvHistory;
-use crate::client::RoundTrip;
+use crate::client::RoundTrips;
 use crate::cluster::Cluster;
 use crate::error::{Error, NotLeader};
 use crate::kv::{Command, KvStore, Op, Reply, Request};
@@ -102,6 +102,9 @@ pub struct WorkloadStats {
     pub acknowledged_appends: Vec<(usize, String, String)>,
     /// Every append whose outcome is unknown (timed out or expired).
     pub unknown_appends: Vec<(usize, String, String)>,
+    /// Writes sent again after an attempt went unanswered within its timeout (each may
+    /// leave a duplicate entry in the log).
+    pub resent_writes: u64,
     /// The keys any put was sent for (their appends may have been overwritten).
     pub put_keys: std::collections::BTreeSet<String>,
 }
@@ -176,7 +179,7 @@ impl Cluster<KvStore> {
                 seq: 0,
                 leader: None,
                 next_try: i,
-                rtt: RoundTrip::default(),
+                rtt: RoundTrips::default(),
                 token: 1,
                 attempt: 0,
                 op: None,
@@ -221,6 +224,9 @@ struct InFlight {
     /// Redirects followed in a row: past two, the hints are going in circles (two
     /// nodes that each think the other leads) and the client backs off.
     redirects: u32,
+    /// The pending wake-up ends a back-off (no leader known, or redirects going in
+    /// circles), not a silence.
+    backing_off: bool,
 }
 
 struct SimClient {
@@ -231,7 +237,8 @@ struct SimClient {
     seq: u64,
     leader: Option<NodeId>,
     next_try: usize,
-    rtt: RoundTrip,
+    /// Round-trip estimates for reads and for writes, as `RawClient`'s.
+    rtt: RoundTrips,
     /// The token of the one wake-up that counts; older ones are stale.
     token: u64,
     attempt: u64,
@@ -273,7 +280,14 @@ impl Actors<KvStore> for WorkloadActors {
                     let c = &mut self.clients[i];
                     c.leader = None;
                     if let Some(op) = c.op.as_mut() {
-                        op.silent += 1;
+                        if std::mem::take(&mut op.backing_off) {
+                            // The back-off is over: try again, no silence to count.
+                        } else {
+                            op.silent += 1;
+                            if !op.read_only {
+                                self.shared.lock().stats.resent_writes += 1;
+                            }
+                        }
                     }
                     self.send_attempt(i, now, out);
                 }
@@ -357,6 +371,7 @@ impl WorkloadActors {
             target: 0,
             silent: 0,
             redirects: 0,
+            backing_off: false,
         });
         self.shared.lock().stats.in_flight += 1;
         self.send_attempt(i, now, out);
@@ -385,7 +400,7 @@ impl WorkloadActors {
                 read_only: op.read_only,
             },
         });
-        let wait = c.rtt.timeout(op.silent);
+        let wait = c.rtt.of(op.read_only).timeout(op.silent);
         let at = (now + wait).min(op.deadline);
         self.wake(i, at, out);
     }
@@ -408,8 +423,11 @@ impl WorkloadActors {
         if !(current || (op.first_attempt..c.attempt).contains(&id) && result.is_ok()) {
             return;
         }
-        if current {
-            c.rtt.sample(now.saturating_sub(op.sent_at));
+        // Only a current answer is a sample (see `RawClient::submit`).
+        if current && result.is_ok() {
+            c.rtt
+                .of(op.read_only)
+                .sample(now.saturating_sub(op.sent_at));
         }
         match result {
             Ok(reply) => {
@@ -421,6 +439,7 @@ impl WorkloadActors {
                 op.redirects += 1;
                 if op.redirects > MAX_REDIRECTS {
                     op.redirects = 0;
+                    op.backing_off = true;
                     self.wake(i, now + NO_LEADER_BACKOFF, out);
                 } else {
                     self.send_attempt(i, now, out);
@@ -428,6 +447,7 @@ impl WorkloadActors {
             }
             Err(NotLeader { .. }) => {
                 c.leader = None;
+                op.backing_off = true;
                 self.wake(i, now + NO_LEADER_BACKOFF, out);
             }
         }
