@@ -52,7 +52,7 @@ fn the_teaching_switches_are_found() {
         // request (reads, writes) they moved from 2, 521 and 550.
         (UnsafeSwitch::SkipElectionRestriction, 1..=11),
         (UnsafeSwitch::ForgetVoteOnRestart, 970..=970),
-        (UnsafeSwitch::CommitPreviousTermEntries, 4191..=4191),
+        (UnsafeSwitch::CommitPreviousTermEntries, 4988..=4988),
     ] {
         let options = ExploreOptions {
             unsafe_switch: Some(sw),
@@ -156,7 +156,7 @@ fn concurrent_simulated_clients_are_linearizable_and_exactly_once() {
 #[test]
 fn clients_do_not_bounce_between_two_stale_leader_hints() {
     let options = ExploreOptions::default();
-    for seed in [87, 1032, 1353] {
+    for seed in [271, 700, 1032] {
         let r = explore_seed(seed, &options);
         assert!(r.passed, "seed {seed}: {:?}", r.failures);
     }
