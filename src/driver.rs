@@ -25,7 +25,6 @@ use crate::error::{Error, NotLeader};
 use crate::event::EventKind;
 use crate::log::{Entry, Payload, Snapshot};
 use crate::membership::Membership;
-use crate::message::Envelope;
 use crate::net::Packet;
 use crate::raft::{ConfigChange, Persisted, Raft, RaftConfig, ReadState, Ready};
 use crate::safety::SafetyChecker;
@@ -68,19 +67,11 @@ struct PendingQuery<C> {
     command: C,
 }
 
-/// The part of a [`Ready`] that waits for the modelled fsync to finish.
+/// A [`Ready`] whose modelled fsync is in progress: what is left of it (the messages
+/// that wait for the write, and everything after sending), and the role it was taken in.
 struct AfterWrite<S: StateMachine> {
-    messages: Vec<Envelope<S::Command, S::Snapshot>>,
-    /// The step's events, for the safety checker (kept only when checks are on).
-    checked_events: Vec<EventKind>,
-    log_dirty_from: Option<Index>,
-    /// The log write to report durable once it is (`Raft::on_persist_entries`).
-    persist_to: Option<(Index, Term)>,
-    snapshot_to_restore: Option<Snapshot<S::Snapshot>>,
-    committed: Vec<Entry<S::Command>>,
-    reads: Vec<ReadState>,
-    failed_reads: Vec<u64>,
-    reset_election_timer: bool,
+    /// Its events stay only when the safety checker will want them.
+    ready: Ready<S::Command, S::Snapshot>,
     role: Role,
 }
 
@@ -333,7 +324,7 @@ impl<S: StateMachine> NodeDriver<S> {
         send_now: &mut dyn FnMut(Vec<Packet<Wire<S>>>),
     ) -> Option<Duration> {
         debug_assert!(self.after_write.is_none(), "a write is already in progress");
-        let ready: Ready<S::Command, S::Snapshot> = self.core.take_ready();
+        let mut ready: Ready<S::Command, S::Snapshot> = self.core.take_ready();
         if ready.is_empty() {
             return None; // nothing changed: no status to publish, nothing to check
         }
@@ -342,24 +333,13 @@ impl<S: StateMachine> NodeDriver<S> {
         if wrote {
             self.shared.storage.lock().persist(&ready, &self.core);
         }
-        let Ready {
-            mut messages,
-            log_dirty_from,
-            persist_to,
-            snapshot_to_restore,
-            committed,
-            reads,
-            failed_reads,
-            reset_election_timer,
-            events,
-            ..
-        } = ready;
         // The step's events are recorded before anything of it leaves, so the trace
-        // never shows an effect (a vote granted) before its cause (an election).
+        // never shows an effect (a vote granted) before its cause (an election). They
+        // stay in the Ready only for the safety checker.
         let (term, role) = (self.core.term(), self.core.role());
-        let checked_events = match self.shared.checker {
-            Some(_) => events.clone(),
-            None => Vec::new(),
+        let events = match self.shared.checker {
+            Some(_) => ready.events.clone(),
+            None => std::mem::take(&mut ready.events),
         };
         for e in events {
             self.shared.trace.record(Some(self.id), term, Some(role), e);
@@ -372,25 +352,15 @@ impl<S: StateMachine> NodeDriver<S> {
             // a leader writes its log while its AppendEntries travel, a candidate
             // records its own vote while its RequestVotes do. The node handles no
             // reply, so counts no vote or acknowledgement, until the write is done.
-            let (replies, requests): (Vec<_>, Vec<_>) =
-                messages.into_iter().partition(|e| e.msg.is_reply());
+            let (replies, requests): (Vec<_>, Vec<_>) = std::mem::take(&mut ready.messages)
+                .into_iter()
+                .partition(|e| e.msg.is_reply());
             for env in requests {
                 self.send(env.to, Wire::Raft(env.msg));
             }
-            messages = replies;
+            ready.messages = replies;
         }
-        self.after_write = Some(AfterWrite {
-            messages,
-            checked_events,
-            log_dirty_from,
-            persist_to,
-            snapshot_to_restore,
-            committed,
-            reads,
-            failed_reads,
-            reset_election_timer,
-            role,
-        });
+        self.after_write = Some(AfterWrite { ready, role });
         if waits {
             return Some(write_time);
         }
@@ -405,43 +375,43 @@ impl<S: StateMachine> NodeDriver<S> {
         now: Duration,
         send_now: &mut dyn FnMut(Vec<Packet<Wire<S>>>),
     ) {
-        let Some(rest) = self.after_write.take() else {
+        let Some(AfterWrite { mut ready, role }) = self.after_write.take() else {
             return;
         };
         // The write is durable now: a leader counts its own new entries from here (the
         // runtime then carries out what that decided: `has_ready`).
-        if let Some((index, term)) = rest.persist_to {
+        if let Some((index, term)) = ready.persist_to {
             self.core.on_persist_entries(index, term);
         }
-        for env in rest.messages {
+        for env in std::mem::take(&mut ready.messages) {
             self.send(env.to, Wire::Raft(env.msg));
         }
         // Raft messages leave before applying and answering clients: a follower's
         // acknowledgement, or a leader's next AppendEntries, is on the critical path of
         // every write; the state machine's work is not.
         send_now(self.take_outbox());
-        if let Some(s) = rest.snapshot_to_restore {
+        if let Some(s) = ready.snapshot_to_restore.take() {
             self.restore(s);
         }
-        self.apply(&rest.committed);
-        self.serve_reads(rest.reads, rest.failed_reads);
+        self.apply(&ready.committed);
+        let (reads, failed) = (
+            std::mem::take(&mut ready.reads),
+            std::mem::take(&mut ready.failed_reads),
+        );
+        self.serve_reads(reads, failed);
         if let Some(checker) = self.shared.checker.clone() {
             // The clients' answers leave before the checker's lock is taken: checking
             // stays off the round trip of a write.
             send_now(self.take_outbox());
-            let out = crate::safety::StepOutput {
-                events: &rest.checked_events,
-                log_dirty_from: rest.log_dirty_from,
-                committed: &rest.committed,
-            };
+            let out = crate::safety::StepOutput::of(&ready);
             checker
                 .lock()
                 .observe_step(self.id, self.incarnation, &self.core, out);
         }
-        if rest.reset_election_timer {
+        if ready.reset_election_timer {
             self.reset_election_timer(now);
         }
-        let leads = rest.role == Role::Leader;
+        let leads = role == Role::Leader;
         match (self.was_leader, leads) {
             (false, true) => {
                 self.heartbeat_deadline = Some(now + self.config.heartbeat_interval);

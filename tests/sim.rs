@@ -43,11 +43,14 @@ fn a_simulated_cluster_elects_commits_and_survives_a_leader_crash() {
 #[test]
 fn sleep_moves_virtual_time_only() {
     let c: Cluster<Recorder<u64>> = Cluster::with_config(3, sim_config(2));
-    let wall = std::time::Instant::now();
     c.sleep(Duration::from_secs(60));
     assert_eq!(c.now(), Duration::from_secs(60));
-    // A minute of an idle cluster is a few thousand events, far below a wall minute.
-    assert!(wall.elapsed() < Duration::from_secs(30));
+    // A minute of an idle cluster: a few thousand events (heartbeats), not millions.
+    assert!(
+        (1_000..100_000).contains(&c.sim_events()),
+        "{}",
+        c.sim_events()
+    );
     assert_eq!(
         c.statuses()
             .iter()
