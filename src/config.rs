@@ -119,7 +119,7 @@ impl Default for Config {
             parallel_disk_writes: true,
             busy_poll: Duration::from_micros(100),
             runtime: Runtime::Threads,
-            max_client_sessions: crate::kv::MAX_SESSIONS,
+            max_client_sessions: DEFAULT_MAX_CLIENT_SESSIONS,
             unsafe_commit_previous_term_entries: false,
             unsafe_skip_election_restriction: false,
             unsafe_forget_vote_on_restart: false,
@@ -127,6 +127,10 @@ impl Default for Config {
         }
     }
 }
+
+/// The default of [`Config::max_client_sessions`] (`kv::MAX_SESSIONS`). Defined here
+/// so that `config` does not import `kv`, which imports `config`.
+pub const DEFAULT_MAX_CLIENT_SESSIONS: usize = 4096;
 
 /// The seed to run with: `RAFTSIM_SEED` from the environment if set (to replay a run a
 /// test or example printed), else `default`.

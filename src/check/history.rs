@@ -18,6 +18,19 @@ use super::linearizability::{Operation, PENDING};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpHandle(usize);
 
+impl OpHandle {
+    /// The operation's position in its history (a token for hooks that cannot name
+    /// `OpHandle`, such as `kv::Recorder`).
+    pub(crate) fn index(self) -> usize {
+        self.0
+    }
+
+    /// The handle of the operation at `index`, from [`OpHandle::index`].
+    pub(crate) fn from_index(index: usize) -> OpHandle {
+        OpHandle(index)
+    }
+}
+
 /// The history of every operation of a test or run, shared by the clients (`Arc`).
 pub struct History<I, O> {
     start: Instant,
@@ -70,12 +83,14 @@ impl<I: Clone, O: Clone> History<I, O> {
 
     /// Notes that the operation answered `output` now (call this just after the answer
     /// arrived). An operation never completed stays pending.
+    #[track_caller]
     pub fn complete(&self, handle: OpHandle, output: O) {
         self.complete_at(handle, output, self.now())
     }
 
     /// Notes that the operation answered `output` at `ret` (the clock of
     /// [`History::invoke_at`]).
+    #[track_caller]
     pub fn complete_at(&self, handle: OpHandle, output: O, ret: u64) {
         let mut ops = self.ops.lock();
         let op = &mut ops[handle.0];

@@ -14,11 +14,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::check::KvHistory;
 use crate::client::RawClient;
-use crate::cluster::Cluster;
 use crate::error::Error;
 
+use super::recorder::Recorder;
 use super::store::{Command, KvStore, Op, Reply, Request};
 
 /// Where a client stands with its session.
@@ -39,37 +38,42 @@ enum Session {
 /// `Err(Error::Timeout)` after its timeout, when the outcome is unknown, or — for a
 /// write — `Err(Error::SessionExpired)` when its session expired (see the module doc).
 ///
-/// A client may record every operation into a shared [`KvHistory`]
-/// ([`Client::record_into`]) for the linearizability checker.
+/// A client may record every operation into a shared history
+/// ([`Client::record_into`], e.g. a [`check::KvHistory`](crate::check::KvHistory)) for
+/// the linearizability checker.
+///
+/// Made by [`Cluster::client`](crate::Cluster::client):
+///
+/// ```
+/// use raftsim::{kv::KvStore, Cluster, Config};
+///
+/// let cluster: Cluster<KvStore> = Cluster::with_config(3, Config::simulated());
+/// let mut client = cluster.client();
+/// client.put("x", "1")?;
+/// client.append("x", "2")?;
+/// assert_eq!(client.get("x")?, Some("12".to_string()));
+/// assert_eq!(client.get("y")?, None);
+/// # Ok::<(), raftsim::Error>(())
+/// ```
 pub struct Client {
     raw: RawClient<KvStore>,
     session: Session,
     /// The last write's sequence number in the current session.
     seq: u64,
-    history: Option<Arc<KvHistory>>,
+    history: Option<Arc<dyn Recorder>>,
 }
 
-impl Cluster<KvStore> {
-    /// A new client with its own id. It registers a session before its first write.
-    pub fn client(&self) -> Client {
+impl Client {
+    /// A client speaking through `raw`, with no session yet.
+    pub(crate) fn new(raw: RawClient<KvStore>) -> Client {
         Client {
-            raw: self.raw_client(),
+            raw,
             session: Session::None,
             seq: 0,
             history: None,
         }
     }
 
-    /// A new client that records every operation into `history`
-    /// (see [`Client::record_into`]).
-    pub fn client_recorded(&self, history: &Arc<KvHistory>) -> Client {
-        let mut c = self.client();
-        c.record_into(history.clone());
-        c
-    }
-}
-
-impl Client {
     /// This client's own number (unique within its cluster, from 1): its lane in a
     /// recorded history. Not its session's id, which the cluster assigns
     /// ([`Client::session`]).
@@ -114,7 +118,10 @@ impl Client {
     /// than the truth — it cannot take effect after the answer, since its session never
     /// returns — but sound.) A write refused before it was sent, because the session
     /// had already expired, is not recorded: it reached no server.
-    pub fn record_into(&mut self, history: Arc<KvHistory>) {
+    ///
+    /// `history` is usually an `Arc<check::KvHistory>`; anything implementing
+    /// [`Recorder`] will do.
+    pub fn record_into(&mut self, history: Arc<dyn Recorder>) {
         self.history = Some(history);
     }
 
@@ -149,14 +156,11 @@ impl Client {
             op: op.clone(),
         };
         let at = self.raw.now_ns();
-        let handle = self
-            .history
-            .as_ref()
-            .map(|h| h.invoke_at(self.id(), op, at));
+        let handle = self.history.as_ref().map(|h| h.invoke(self.id(), op, at));
         match self.raw.submit(request.into(), true)? {
             Reply::Value(v) => {
                 if let (Some(h), Some(handle)) = (&self.history, handle) {
-                    h.complete_at(handle, Reply::Value(v.clone()), self.raw.now_ns());
+                    h.complete(handle, Reply::Value(v.clone()), self.raw.now_ns());
                 }
                 Ok(v)
             }
@@ -193,7 +197,7 @@ impl Client {
         let handle = self
             .history
             .as_ref()
-            .map(|h| h.invoke_at(self.id(), op.clone(), self.raw.now_ns()));
+            .map(|h| h.invoke(self.id(), op.clone(), self.raw.now_ns()));
         let request = Request {
             client,
             seq: self.seq,
@@ -202,7 +206,7 @@ impl Client {
         match self.raw.submit(request.into(), false)? {
             Reply::Done => {
                 if let (Some(h), Some(handle)) = (&self.history, handle) {
-                    h.complete_at(handle, Reply::Done, self.raw.now_ns());
+                    h.complete(handle, Reply::Done, self.raw.now_ns());
                 }
                 Ok(())
             }

@@ -7,7 +7,9 @@
 //! ReadIndex (§6.4).
 
 mod client;
+mod recorder;
 mod store;
 
 pub use client::Client;
+pub use recorder::Recorder;
 pub use store::{Command, KvSnapshot, KvStore, Op, Reply, Request, MAX_SESSIONS};

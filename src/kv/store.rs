@@ -103,7 +103,7 @@ pub enum Reply {
 /// The default of [`Config::max_client_sessions`](crate::Config): the most client
 /// sessions the store remembers. Beyond it, the session that was active longest ago
 /// (by log index, so every replica evicts the same one) is dropped.
-pub const MAX_SESSIONS: usize = 4096;
+pub const MAX_SESSIONS: usize = crate::config::DEFAULT_MAX_CLIENT_SESSIONS;
 
 /// One client's session: its last applied request and the reply to it.
 #[derive(Debug, Clone, PartialEq)]
