@@ -8,7 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cluster::Cluster;
 use crate::error::{Error, NotLeader};
 use crate::net::{Packet, CLIENT_ADDR_BASE};
 use crate::state_machine::StateMachine;
@@ -103,10 +102,9 @@ impl RoundTrip {
     }
 }
 
-impl<S: StateMachine + Default> Cluster<S> {
-    /// A new client with its own id and router address.
-    pub fn raw_client(&self) -> RawClient<S> {
-        let link = self.connect_client();
+impl<S: StateMachine> RawClient<S> {
+    /// A client speaking through `link` (made by `Cluster::raw_client`).
+    pub(crate) fn new(link: ClientLink<S>) -> Self {
         RawClient {
             id: (link.addr - CLIENT_ADDR_BASE) as u64 + 1,
             timeout: Duration::from_secs(5),
@@ -118,16 +116,14 @@ impl<S: StateMachine + Default> Cluster<S> {
             resent_writes: 0,
         }
     }
-}
 
-impl<S: StateMachine> RawClient<S> {
     /// This client's id (unique within its cluster, starting at 1).
     pub fn id(&self) -> u64 {
         self.id
     }
 
     /// This client's address on the router. Put it in a group of
-    /// [`Cluster::partition`] to confine the client to that side (a client in no group
+    /// [`Cluster::partition`](crate::Cluster::partition) to confine the client to that side (a client in no group
     /// reaches every node).
     pub fn address(&self) -> NodeId {
         self.link.addr
@@ -283,19 +279,17 @@ pub struct ClientMux<S: StateMachine> {
     outbox: Vec<Packet<Wire<S>>>,
 }
 
-impl<S: StateMachine + Default> Cluster<S> {
-    /// A new client multiplexer with its own router address.
-    pub fn client_mux(&self) -> ClientMux<S> {
+impl<S: StateMachine> ClientMux<S> {
+    /// A multiplexer speaking through `link` (made by `Cluster::client_mux`).
+    pub(crate) fn new(link: ClientLink<S>) -> Self {
         ClientMux {
-            link: self.connect_client(),
+            link,
             leader: None,
             next_try: 0,
             outbox: Vec::new(),
         }
     }
-}
 
-impl<S: StateMachine> ClientMux<S> {
     /// Queues request `id` for the node believed to lead (or the next member); returns
     /// the node it goes to. The reply carries the same `id`. Queued requests leave
     /// together at the next `flush` or `recv`: the logical clients share one thread,

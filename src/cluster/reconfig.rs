@@ -2,9 +2,11 @@
 //! one server at a time (dissertation ch. 4), and return once the change is committed;
 //! and leadership transfer (§3.10).
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{Backend, Cluster, Commit, Slot};
+use super::propose::Commit;
+use super::{Backend, Cluster, Slot};
 use crate::error::{Error, NotLeader};
 use crate::membership::Membership;
 use crate::node::Control;
@@ -214,5 +216,21 @@ impl<S: StateMachine + Default> Cluster<S> {
             }
         }
         Err(Error::Timeout)
+    }
+
+    /// Asks the leader `from` to hand leadership to `to` (§3.10).
+    pub fn transfer_leader_from(&self, from: NodeId, to: NodeId) -> Result<(), Error> {
+        if !self.slots.lock().contains_key(&to) {
+            return Err(Error::UnknownNode(to));
+        }
+        self.on_node(from, move |d, _| d.transfer_leadership(to))
+            .ok_or(Error::NodeCrashed(from))?
+            .map_err(Error::NotLeader)
+    }
+
+    /// The id the next added node gets: ids are never reused, even after removal.
+    fn next_node_id(&self) -> NodeId {
+        let n = self.next_node.fetch_add(1, Ordering::Relaxed);
+        n as NodeId
     }
 }

@@ -25,7 +25,7 @@
 //! [`explore`] runs random fault schedules, one seed each, and checks every run.
 
 pub mod explore;
-mod workload;
+pub(crate) mod workload;
 mod world;
 
 pub use workload::{Workload, WorkloadHandle, WorkloadStats};

@@ -140,63 +140,59 @@ struct Shared {
 /// The stream of the workload's randomness (see `config::derive_seed`).
 const WORKLOAD_STREAM: u64 = 0x776f_726b_6c6f_6164; // "workload"
 
-impl Cluster<KvStore> {
-    /// Starts simulated key/value clients, recording every operation into `history` if
-    /// given (on the virtual clock, in nanoseconds). They run whenever the simulation
-    /// does: during [`Cluster::sleep`], [`Cluster::wait_for`], a client call. Simulated
-    /// runtime only: on threads, run `kv::Client`s on threads instead.
-    pub fn start_workload(
-        &self,
-        workload: Workload,
-        history: Option<Arc<KvHistory>>,
-    ) -> Result<WorkloadHandle, Error> {
-        workload.validate()?;
-        let Some(world) = self.world() else {
-            return Err(Error::InvalidConfig(
-                "start_workload runs simulated clients: it needs Config::runtime = \
-                 Runtime::Simulated (on threads, use kv::Client on threads)"
-                    .into(),
-            ));
-        };
-        let shared = Arc::new(Mutex::new(Shared {
-            stats: WorkloadStats::default(),
-            stopped: false,
-        }));
-        let mut clients = Vec::new();
-        let mut start = Vec::new();
-        let now = self.now();
-        for i in 0..workload.clients {
-            let seed = crate::config::derive_seed(self.seed(), WORKLOAD_STREAM ^ i as u64);
-            let mut rng = SmallRng::seed_from_u64(seed);
-            let addr = self.new_client_addr();
-            let first = now + draw(&mut rng, workload.think_time);
-            start.push((addr, first, 1));
-            clients.push(SimClient {
-                index: i,
-                addr,
-                rng,
-                session: None,
-                seq: 0,
-                leader: None,
-                next_try: i,
-                rtt: RoundTrips::default(),
-                token: 1,
-                attempt: 0,
-                op: None,
-                appended: 0,
-            });
-        }
-        let addrs: Vec<NodeId> = clients.iter().map(|c| c.addr).collect();
-        let actors = WorkloadActors {
-            workload,
-            clients,
-            members: self.directory().clone(),
-            history,
-            shared: shared.clone(),
-        };
-        world.lock().set_actors(Box::new(actors), addrs, start);
-        Ok(WorkloadHandle { shared })
+/// Starts simulated key/value clients on `cluster`: what [`Cluster::start_workload`]
+/// does (its doc says how they run).
+pub(crate) fn start(
+    cluster: &Cluster<KvStore>,
+    workload: Workload,
+    history: Option<Arc<KvHistory>>,
+) -> Result<WorkloadHandle, Error> {
+    workload.validate()?;
+    let Some(world) = cluster.world() else {
+        return Err(Error::InvalidConfig(
+            "start_workload runs simulated clients: it needs Config::runtime = \
+             Runtime::Simulated (on threads, use kv::Client on threads)"
+                .into(),
+        ));
+    };
+    let shared = Arc::new(Mutex::new(Shared {
+        stats: WorkloadStats::default(),
+        stopped: false,
+    }));
+    let mut clients = Vec::new();
+    let mut start = Vec::new();
+    let now = cluster.now();
+    for i in 0..workload.clients {
+        let seed = crate::config::derive_seed(cluster.seed(), WORKLOAD_STREAM ^ i as u64);
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let addr = cluster.new_client_addr();
+        let first = now + draw(&mut rng, workload.think_time);
+        start.push((addr, first, 1));
+        clients.push(SimClient {
+            index: i,
+            addr,
+            rng,
+            session: None,
+            seq: 0,
+            leader: None,
+            next_try: i,
+            rtt: RoundTrips::default(),
+            token: 1,
+            attempt: 0,
+            op: None,
+            appended: 0,
+        });
     }
+    let addrs: Vec<NodeId> = clients.iter().map(|c| c.addr).collect();
+    let actors = WorkloadActors {
+        workload,
+        clients,
+        members: cluster.directory().clone(),
+        history,
+        shared: shared.clone(),
+    };
+    world.lock().set_actors(Box::new(actors), addrs, start);
+    Ok(WorkloadHandle { shared })
 }
 
 fn draw(rng: &mut SmallRng, (lo, hi): (Duration, Duration)) -> Duration {
