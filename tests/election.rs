@@ -2,11 +2,11 @@
 //! term without faults, re-election after the leader is cut off, no leader without a
 //! majority, and many rounds of random disconnects.
 
-mod common;
+mod harness;
 
 use std::time::Duration;
 
-use common::{Sim, WAIT};
+use harness::{LogCluster, WAIT};
 use raftsim::{Config, Role};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -16,7 +16,7 @@ use rand::SeedableRng;
 /// without faults the term stays put (no elections for several election timeouts).
 #[test]
 fn initial_election_and_stable_term() {
-    let sim = Sim::new(3, Config::default(), 0x2A01);
+    let sim = LogCluster::new(3, Config::default(), 0x2A01);
     let (leader, term) = sim.one_leader();
     assert!(term >= 1, "a leader of term 0");
     sim.wait("every node in the leader's term", WAIT, |st| {
@@ -35,7 +35,7 @@ fn initial_election_and_stable_term() {
 /// coming back makes a majority again.
 #[test]
 fn re_election_after_leader_disconnects() {
-    let sim = Sim::new(3, Config::default(), 0x2A02);
+    let sim = LogCluster::new(3, Config::default(), 0x2A02);
     let mut leader2 = None;
     for attempt in 1..=3 {
         let (leader1, _) = sim.one_leader();
@@ -91,7 +91,7 @@ fn re_election_after_leader_disconnects() {
 /// brings a leader back.
 #[test]
 fn no_leader_without_a_majority() {
-    let sim = Sim::new(5, Config::default(), 0x2A03);
+    let sim = LogCluster::new(5, Config::default(), 0x2A03);
     let (leader, _) = sim.one_leader();
     let cut = [leader, (leader + 1) % 5, (leader + 2) % 5];
     for &i in &cut {
@@ -117,7 +117,7 @@ fn no_leader_without_a_majority() {
 /// majority) always end up with one leader.
 #[test]
 fn many_elections_with_random_disconnects() {
-    let sim = Sim::new(7, Config::fast(), 0x2A04);
+    let sim = LogCluster::new(7, Config::fast(), 0x2A04);
     let mut rng = StdRng::seed_from_u64(sim.seed());
     sim.one_leader();
     for round in 0..20 {

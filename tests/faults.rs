@@ -3,12 +3,12 @@
 //! clients saw committed survive nodes crashing, restarting and disconnecting under them;
 //! and every misuse of the API is an error value, never a panic.
 
-mod common;
+mod harness;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Sim, WAIT};
+use harness::{LogCluster, WAIT};
 use parking_lot::Mutex;
 use raftsim::state_machine::Recorder;
 use raftsim::{Cluster, Config, Error, Index, NetConfig, NotLeader};
@@ -23,7 +23,7 @@ fn agreement_on_an_unreliable_network() {
         net: NetConfig::unreliable(),
         ..Config::default()
     };
-    let sim = Sim::new(5, config, 0x2C11);
+    let sim = LogCluster::new(5, config, 0x2C11);
     let committed = Mutex::new(Vec::new());
     for round in 1..=15u64 {
         std::thread::scope(|s| {
@@ -59,7 +59,7 @@ fn agreement_with_long_reordering_and_leader_disconnects() {
         },
         ..Config::default()
     };
-    let sim = Sim::new(5, config, 0x2C12);
+    let sim = LogCluster::new(5, config, 0x2C12);
     let mut rng = StdRng::seed_from_u64(sim.seed());
     let mut committed = vec![(sim.one(1, 1), 1)];
     let start = Instant::now();
@@ -120,7 +120,7 @@ fn churn(net: NetConfig, default_seed: u64) {
         net,
         ..Config::fast()
     };
-    let sim = Sim::new(5, config, default_seed);
+    let sim = LogCluster::new(5, config, default_seed);
     let stop = AtomicBool::new(false);
     let next_cmd = AtomicU64::new(1);
     let committed: Mutex<Vec<(Index, u64)>> = Mutex::new(Vec::new());
@@ -224,7 +224,7 @@ fn churn_on_an_unreliable_network() {
 /// node and an unknown id know no leader.
 #[test]
 fn proposals_to_non_leaders_are_redirected() {
-    let sim = Sim::new(3, Config::default(), 0x2C15);
+    let sim = LogCluster::new(3, Config::default(), 0x2C15);
     let (leader, term) = sim.one_leader();
     let follower = (leader + 1) % 3;
     let crashed = (leader + 2) % 3;
@@ -308,7 +308,7 @@ fn invalid_settings_are_errors() {
         Err(Error::InvalidConfig(_))
     ));
 
-    let sim = Sim::new(3, Config::default(), 0x2C16);
+    let sim = LogCluster::new(3, Config::default(), 0x2C16);
     sim.one(1, 3);
     for n in &bad_nets {
         assert!(
@@ -325,7 +325,7 @@ fn invalid_settings_are_errors() {
 /// node crashes and restarts it, and it rejoins.
 #[test]
 fn faults_on_unknown_ids_are_ignored_and_restart_of_a_running_node_works() {
-    let sim = Sim::new(3, Config::default(), 0x2C17);
+    let sim = LogCluster::new(3, Config::default(), 0x2C17);
     sim.one(1, 3);
     sim.crash(99);
     sim.restart(99);
@@ -347,6 +347,6 @@ fn faults_on_unknown_ids_are_ignored_and_restart_of_a_running_node_works() {
     sim.restart(follower);
     sim.one(2, 3);
     let history = sim.converged(&sim.all());
-    assert_eq!(common::distinct(&history), vec![1, 2]);
+    assert_eq!(harness::distinct(&history), vec![1, 2]);
     sim.assert_safe();
 }

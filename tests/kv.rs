@@ -8,13 +8,13 @@
 //! Seeds: each test has a default; `RAFTSIM_SEED=<n>` replays another (thread timing
 //! still varies between runs).
 
-mod common5;
+mod harness;
 mod kvlab;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common5::Kv;
+use harness::KvCluster;
 use kvlab::{assert_linearizable, run, Keys, Lab};
 use raftsim::check::KvHistory;
 use raftsim::{Config, NodeId, Role};
@@ -122,7 +122,7 @@ fn fifteen_clients_seven_nodes_all_faults() {
 /// another client; after healing, the stuck request completes, once.
 #[test]
 fn minority_partition_with_old_leader_makes_no_progress() {
-    let kv = Kv::new(5, Config::default(), 0x4_0008);
+    let kv = KvCluster::new(5, Config::default(), 0x4_0008);
     let history = Arc::new(KvHistory::new());
     let mut client = kv.client_recorded(&history);
     client.put("k", "").expect("a put on a healthy cluster");
@@ -199,7 +199,7 @@ fn minority_partition_with_old_leader_makes_no_progress() {
 /// under a heartbeat; the bound is generous because the machine is shared and noisy.
 #[test]
 fn sequential_appends_are_fast() {
-    let kv = Kv::new(3, Config::default(), 0x4_0009);
+    let kv = KvCluster::new(3, Config::default(), 0x4_0009);
     let history = Arc::new(KvHistory::new());
     let mut client = kv.client_recorded(&history);
     kv.leader_now();

@@ -9,12 +9,12 @@
 //! Seeds: each test has a default; `RAFTSIM_SEED=<n>` replays another (thread timing
 //! still varies between runs).
 
-mod common5;
+mod harness;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common5::{Kv, WAIT};
+use harness::{KvCluster, WAIT};
 use raftsim::check::{check, CheckResult, KvHistory, KvModel};
 use raftsim::kv::{Command, KvStore, Op, Request};
 use raftsim::{Config, Error, NodeId};
@@ -30,7 +30,7 @@ fn config() -> Config {
 /// Fails the test unless the recorded history is linearizable (an inconclusive check
 /// fails too: a history nobody checked proves nothing).
 #[track_caller]
-fn assert_linearizable(kv: &Kv, history: &KvHistory) {
+fn assert_linearizable(kv: &KvCluster, history: &KvHistory) {
     let ops = history.operations();
     let verdict = check(&KvModel, &ops, Duration::from_secs(20));
     if verdict != CheckResult::Ok {
@@ -39,7 +39,7 @@ fn assert_linearizable(kv: &Kv, history: &KvHistory) {
 }
 
 /// Which of `clients` node `id`'s store holds a session for (None while it is crashed).
-fn sessions_on(kv: &Kv, id: NodeId, clients: &[u64]) -> Option<Vec<bool>> {
+fn sessions_on(kv: &KvCluster, id: NodeId, clients: &[u64]) -> Option<Vec<bool>> {
     let clients = clients.to_vec();
     kv.inspect(id, move |s: &KvStore| {
         clients.iter().map(|&c| s.has_session(c)).collect()
@@ -49,7 +49,7 @@ fn sessions_on(kv: &Kv, id: NodeId, clients: &[u64]) -> Option<Vec<bool>> {
 /// Waits until every node in `nodes` has exactly `expected` sessions among `clients`,
 /// or fails the test.
 #[track_caller]
-fn wait_for_sessions(kv: &Kv, nodes: &[NodeId], clients: &[u64], expected: &[bool]) {
+fn wait_for_sessions(kv: &KvCluster, nodes: &[NodeId], clients: &[u64], expected: &[bool]) {
     let deadline = Instant::now() + WAIT;
     loop {
         let views: Vec<_> = nodes
@@ -78,7 +78,7 @@ fn wait_for_sessions(kv: &Kv, nodes: &[NodeId], clients: &[u64], expected: &[boo
 /// reads work throughout.
 #[test]
 fn a_duplicate_of_an_expired_sessions_write_is_not_applied_twice() {
-    let kv = Kv::new(
+    let kv = KvCluster::new(
         3,
         Config {
             // Compact after every entry, so a node's snapshot holds all it applied.
@@ -191,7 +191,7 @@ fn a_duplicate_of_an_expired_sessions_write_is_not_applied_twice() {
 /// the call returns `SessionExpired` and the value never shows it.
 #[test]
 fn a_write_retried_after_its_session_expired_gets_session_expired() {
-    let kv = Kv::new(5, config(), 0x5e55_0002);
+    let kv = KvCluster::new(5, config(), 0x5e55_0002);
     let history = Arc::new(KvHistory::new());
     let mut stuck_client = kv.client_recorded(&history);
     stuck_client.set_timeout(Duration::from_secs(30));

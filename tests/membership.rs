@@ -3,13 +3,13 @@
 //! the refusals (last member, unknown node), a removed server that keeps running
 //! (§4.2.3, stepped by hand on the pure core), and churn under faults.
 
-mod common5;
+mod harness;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common5::{check_ledgers, write_until, Kv, StopOnDrop};
+use harness::{check_ledgers, write_until, KvCluster, StopOnDrop};
 use raftsim::event::EventKind;
 use raftsim::membership::Membership;
 use raftsim::message::Envelope;
@@ -20,7 +20,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 /// The voters of the configuration the current leader uses.
-fn voters(kv: &Kv) -> Vec<NodeId> {
+fn voters(kv: &KvCluster) -> Vec<NodeId> {
     let l = kv.leader_now().0;
     kv.status(l).members
 }
@@ -31,7 +31,7 @@ fn voters(kv: &Kv) -> Vec<NodeId> {
 /// data, and each acknowledged append is there exactly once.
 #[test]
 fn grow_three_to_five_while_clients_write_then_shrink_back() {
-    let kv = Kv::new(3, Config::fast(), 0x5_1001);
+    let kv = KvCluster::new(3, Config::fast(), 0x5_1001);
     kv.leader_now();
     let stop = AtomicBool::new(false);
     let (ledgers, added) = std::thread::scope(|s| {
@@ -88,7 +88,7 @@ fn grow_three_to_five_while_clients_write_then_shrink_back() {
 /// itself), then steps down; the other two elect a new leader and writes continue.
 #[test]
 fn removing_the_leader_makes_it_step_down_and_the_rest_elect_a_new_one() {
-    let kv = Kv::new(3, Config::fast(), 0x5_1002);
+    let kv = KvCluster::new(3, Config::fast(), 0x5_1002);
     let mut client = kv.client();
     client
         .put("a", "1")
@@ -129,7 +129,7 @@ fn removing_the_leader_makes_it_step_down_and_the_rest_elect_a_new_one() {
 /// `UnknownNode`; a refused change leaves the cluster working.
 #[test]
 fn removing_the_last_member_or_an_unknown_node_is_an_error() {
-    let kv = Kv::new(2, Config::fast(), 0x5_1003);
+    let kv = KvCluster::new(2, Config::fast(), 0x5_1003);
     kv.leader_now();
     assert_eq!(kv.remove_node(99), Err(Error::UnknownNode(99)));
     let (leader, _) = kv.leader_now();
@@ -333,7 +333,7 @@ fn membership_churn_under_faults() {
         snapshot_threshold: Some(50),
         ..Config::fast()
     };
-    let kv = Kv::new(3, config, 0x5_1004);
+    let kv = KvCluster::new(3, config, 0x5_1004);
     kv.leader_now();
     kv.set_net(NetConfig::unreliable()).expect("valid net");
     let stop = AtomicBool::new(false);
@@ -423,7 +423,7 @@ fn membership_churn_under_faults() {
 /// left running), and the cluster goes on.
 #[test]
 fn removing_a_node_while_another_thread_restarts_it() {
-    let kv = Kv::new(3, Config::fast(), 0x5_1005);
+    let kv = KvCluster::new(3, Config::fast(), 0x5_1005);
     kv.leader_now();
     let victim = (kv.leader_now().0 + 1) % 3;
     let stop = AtomicBool::new(false);

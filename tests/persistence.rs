@@ -2,12 +2,12 @@
 //! vote, log) is all it needs to rejoin; committed commands survive crashes of every
 //! node; and a Figure 8 style run of hundreds of leader crashes loses nothing committed.
 
-mod common;
+mod harness;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{distinct, Sim};
+use harness::{distinct, LogCluster};
 use raftsim::{Config, Index};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 /// leader and a crashed follower rejoin and catch up.
 #[test]
 fn crash_and_restart_single_nodes_and_all_nodes() {
-    let sim = Sim::new(3, Config::default(), 0x2C01);
+    let sim = LogCluster::new(3, Config::default(), 0x2C01);
     sim.one(11, 3);
 
     // Every node at once: crash all, then restart all.
@@ -61,7 +61,7 @@ fn crash_and_restart_single_nodes_and_all_nodes() {
 /// the one elected (the election restriction works on persisted logs).
 #[test]
 fn repeated_restarts_with_lagging_majorities() {
-    let sim = Sim::new(5, Config::fast(), 0x2C02);
+    let sim = LogCluster::new(5, Config::fast(), 0x2C02);
     let n = sim.n();
     let mut cmd = 10;
     for round in 0..5 {
@@ -109,7 +109,7 @@ fn repeated_restarts_with_lagging_majorities() {
 /// restarts with the third node, which had been cut off, and they go on.
 #[test]
 fn partitioned_leader_and_follower_crash_then_leader_restarts() {
-    let sim = Sim::new(3, Config::default(), 0x2C03);
+    let sim = LogCluster::new(3, Config::default(), 0x2C03);
     sim.one(101, 3);
     let (l, _) = sim.one_leader();
     sim.disconnect((l + 2) % 3);
@@ -129,7 +129,7 @@ fn partitioned_leader_and_follower_crash_then_leader_restarts() {
 /// A follower restarted after missing 100 commands catches up from its persisted log.
 #[test]
 fn restarted_follower_catches_up() {
-    let sim = Sim::new(3, Config::default(), 0x2C04);
+    let sim = LogCluster::new(3, Config::default(), 0x2C04);
     sim.one(1, 3);
     let (l, _) = sim.one_leader();
     let f = (l + 1) % 3;
@@ -156,7 +156,7 @@ fn restarted_follower_catches_up() {
 /// re-applies exactly the committed history, and the cluster goes on.
 #[test]
 fn committed_commands_survive_restart_of_all_nodes() {
-    let sim = Sim::new(5, Config::default(), 0x2C05);
+    let sim = LogCluster::new(5, Config::default(), 0x2C05);
     for cmd in 1..=20 {
         sim.one(cmd, 5);
     }
@@ -185,7 +185,7 @@ fn committed_commands_survive_restart_of_all_nodes() {
 /// was committed; at the end it must be on every node, at the same index.
 #[test]
 fn figure_8_hundreds_of_leader_crashes() {
-    let sim = Sim::new(5, Config::fast(), 0x2C06);
+    let sim = LogCluster::new(5, Config::fast(), 0x2C06);
     let mut rng = StdRng::seed_from_u64(sim.seed());
     sim.one(rng.gen(), 1);
     let mut up = sim.n();

@@ -3,12 +3,12 @@
 //! leader discarding its uncommitted entries, fast backup over a long conflicting log,
 //! and how many messages all this takes.
 
-mod common;
+mod harness;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::{distinct, Sim, WAIT};
+use harness::{distinct, LogCluster, WAIT};
 use raftsim::event::EventKind;
 use raftsim::Config;
 
@@ -16,7 +16,7 @@ use raftsim::Config;
 /// indexes; nothing is applied before anything is proposed.
 #[test]
 fn basic_agreement() {
-    let sim = Sim::new(3, Config::default(), 0x2B01);
+    let sim = LogCluster::new(3, Config::default(), 0x2B01);
     sim.one_leader();
     for id in sim.all() {
         assert_eq!(
@@ -43,7 +43,7 @@ fn basic_agreement() {
 /// once it reconnects it catches up on everything it missed.
 #[test]
 fn agreement_despite_a_disconnected_follower() {
-    let sim = Sim::new(3, Config::default(), 0x2B02);
+    let sim = LogCluster::new(3, Config::default(), 0x2B02);
     sim.one(101, 3);
     let (leader, _) = sim.one_leader();
     let away = (leader + 1) % 3;
@@ -65,7 +65,7 @@ fn agreement_despite_a_disconnected_follower() {
 /// superseded by another entry, and every node agrees.
 #[test]
 fn no_commit_without_a_majority() {
-    let sim = Sim::new(5, Config::default(), 0x2B03);
+    let sim = LogCluster::new(5, Config::default(), 0x2B03);
     sim.one(10, 5);
     let (leader, _) = sim.one_leader();
     let cut: Vec<_> = (1..=3).map(|k| (leader + k) % 5).collect();
@@ -109,7 +109,7 @@ fn no_commit_without_a_majority() {
 /// commands land at distinct indexes in one term and all commit.
 #[test]
 fn concurrent_proposals_commit_at_distinct_indexes() {
-    let sim = Sim::new(3, Config::default(), 0x2B04);
+    let sim = LogCluster::new(3, Config::default(), 0x2B04);
     for attempt in 0..5 {
         let (leader, term) = sim.one_leader();
         let results: Vec<_> = std::thread::scope(|s| {
@@ -161,7 +161,7 @@ fn concurrent_proposals_commit_at_distinct_indexes() {
 /// same history.
 #[test]
 fn partitioned_leader_rejoins_and_discards_uncommitted_entries() {
-    let sim = Sim::new(3, Config::default(), 0x2B05);
+    let sim = LogCluster::new(3, Config::default(), 0x2B05);
     sim.one(101, 3);
     let (old, _) = sim.one_leader();
     let others: Vec<_> = sim.all().into_iter().filter(|&i| i != old).collect();
@@ -217,7 +217,7 @@ fn partitioned_leader_rejoins_and_discards_uncommitted_entries() {
 /// hints), not one per entry.
 #[test]
 fn leader_backs_up_quickly_over_incorrect_follower_logs() {
-    let sim = Sim::new(5, Config::fast(), 0x2B06);
+    let sim = LogCluster::new(5, Config::fast(), 0x2B06);
     sim.one(1, 5);
     let (leader1, _) = sim.one_leader();
     let a = (leader1 + 1) % 5;
@@ -286,7 +286,11 @@ fn leader_backs_up_quickly_over_incorrect_follower_logs() {
 /// cut off from its majority step down after an election timeout or two); returns how
 /// many it accepted (all of them, unless this machine stalled the test thread for that
 /// long; the test's checks hold either way, with fewer conflicting entries).
-fn propose_until_refused(sim: &Sim, leader: raftsim::NodeId, cmds: std::ops::Range<u64>) -> usize {
+fn propose_until_refused(
+    sim: &LogCluster,
+    leader: raftsim::NodeId,
+    cmds: std::ops::Range<u64>,
+) -> usize {
     let mut accepted = 0;
     for cmd in cmds {
         if let Err(e) = sim.propose(leader, cmd) {
@@ -302,7 +306,7 @@ fn propose_until_refused(sim: &Sim, leader: raftsim::NodeId, cmds: std::ops::Ran
 /// of messages, and an idle leader sends only heartbeats (each answered once).
 #[test]
 fn message_counts_are_bounded() {
-    let sim = Sim::new(3, Config::default(), 0x2B07);
+    let sim = LogCluster::new(3, Config::default(), 0x2B07);
     let n = sim.n() as u64;
     let hb = sim.config().heartbeat_interval;
     let per_window = |d: Duration| 2 * (n - 1) * (d.as_millis() as u64 / hb.as_millis() as u64 + 2);

@@ -4,19 +4,21 @@
 //! twice in a row loses neither the snapshot nor the state; and exactly-once appends
 //! survive compaction (the client sessions travel in the snapshot).
 
-mod common5;
+mod harness;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common5::{check_ledgers, watch_log_lengths, write_until, Kv, LogWatch, StopOnDrop, WAIT};
+use harness::{
+    check_ledgers, watch_log_lengths, write_until, KvCluster, LogWatch, StopOnDrop, WAIT,
+};
 use parking_lot::Mutex;
 use raftsim::event::{EventKind, Fate};
 use raftsim::{Config, Index, NetConfig};
 
 /// Waits until the highest commit index reaches `from + by`; returns it.
 #[track_caller]
-fn progress(kv: &Kv, by: Index, what: &str) -> Index {
+fn progress(kv: &KvCluster, by: Index, what: &str) -> Index {
     let from = kv
         .statuses()
         .iter()
@@ -48,7 +50,7 @@ fn log_stays_bounded_through_crashes_partitions_and_a_lossy_network() {
         snapshot_threshold: Some(N),
         ..Config::fast()
     };
-    let kv = Kv::new(3, config, 0x5_0001);
+    let kv = KvCluster::new(3, config, 0x5_0001);
     kv.leader_now();
     let stop_writers = AtomicBool::new(false);
     let stop_watch = AtomicBool::new(false);
@@ -140,7 +142,7 @@ fn disconnected_follower_catches_up_through_install_snapshot() {
         snapshot_threshold: Some(10),
         ..Config::fast()
     };
-    let kv = Kv::new(3, config, 0x5_0002);
+    let kv = KvCluster::new(3, config, 0x5_0002);
     let (leader, _) = kv.leader_now();
     let away = (leader + 1) % 3;
     kv.disconnect(away);
@@ -195,7 +197,7 @@ fn restarting_every_node_twice_keeps_snapshot_and_state() {
         snapshot_threshold: Some(10),
         ..Config::fast()
     };
-    let kv = Kv::new(3, config, 0x5_0003);
+    let kv = KvCluster::new(3, config, 0x5_0003);
     kv.leader_now();
     let mut client = kv.client();
     let mut next = 0;
@@ -277,7 +279,7 @@ fn exactly_once_appends_survive_snapshots() {
         },
         ..Config::fast()
     };
-    let kv = Kv::new(3, config, 0x5_0004);
+    let kv = KvCluster::new(3, config, 0x5_0004);
     kv.leader_now();
     let stop = AtomicBool::new(false);
     let started = Instant::now();

@@ -6,11 +6,11 @@
 //! within about two election timeouts with CheckQuorum, and leads a minority forever
 //! without it.
 
-mod common5;
+mod harness;
 
 use std::time::Duration;
 
-use common5::{first_after, is_role_change, wait_trace, Kv, WAIT};
+use harness::{first_after, is_role_change, wait_trace, KvCluster, WAIT};
 use raftsim::event::EventKind;
 use raftsim::{Config, NodeId, Role, Term};
 
@@ -26,7 +26,7 @@ fn ms(us: u64) -> f64 {
 /// the first commit of `to` as leader (the old leader stops taking writes at the
 /// request, §3.10). Fails unless `to` wins the next term.
 #[track_caller]
-fn transfer(kv: &Kv, from: NodeId, to: NodeId, old_term: Term) -> Duration {
+fn transfer(kv: &KvCluster, from: NodeId, to: NodeId, old_term: Term) -> Duration {
     let t0 = kv.trace_log().now_us();
     kv.transfer_leader_from(from, to)
         .unwrap_or_else(|e| kv.fail(format!("transfer n{from} -> n{to}: {e}")));
@@ -61,7 +61,7 @@ fn transfer(kv: &Kv, from: NodeId, to: NodeId, old_term: Term) -> Duration {
 /// timeout). Writes continue afterwards.
 #[test]
 fn transfer_to_an_up_to_date_node_costs_far_less_than_an_election_timeout() {
-    let kv = Kv::new(3, Config::default(), 0x5_2001);
+    let kv = KvCluster::new(3, Config::default(), 0x5_2001);
     let mut client = kv.client();
     client
         .put("k", "0")
@@ -109,7 +109,7 @@ fn lagging_transfer(snapshot_threshold: Option<u64>, seed: u64) {
         snapshot_threshold,
         ..Config::default()
     };
-    let kv = Kv::new(3, config, seed);
+    let kv = KvCluster::new(3, config, seed);
     let (leader, term) = kv.leader_now();
     let to = (leader + 1) % 3;
     kv.disconnect(to);
@@ -192,7 +192,7 @@ fn lagging_transfer(snapshot_threshold: Option<u64>, seed: u64) {
 /// it hears the leader and follows, and the leader keeps its term.
 #[test]
 fn prevote_keeps_the_leader_when_a_partitioned_node_rejoins() {
-    let kv = Kv::new(3, Config::default(), 0x5_2003);
+    let kv = KvCluster::new(3, Config::default(), 0x5_2003);
     let (leader, term) = kv.leader_now();
     kv.settle();
     let away = (leader + 1) % 3;
@@ -279,7 +279,7 @@ fn without_prevote_a_rejoining_node_unseats_the_leader() {
         check_quorum: false,
         ..Config::default()
     };
-    let kv = Kv::new(3, config, 0x5_2004);
+    let kv = KvCluster::new(3, config, 0x5_2004);
     let (leader, term) = kv.leader_now();
     kv.settle();
     let away = (leader + 1) % 3;
@@ -320,7 +320,7 @@ fn without_prevote_a_rejoining_node_unseats_the_leader() {
 /// first one after the cut may still count replies from before it).
 #[test]
 fn check_quorum_makes_an_isolated_leader_step_down() {
-    let kv = Kv::new(3, Config::default(), 0x5_2005);
+    let kv = KvCluster::new(3, Config::default(), 0x5_2005);
     let (leader, _) = kv.leader_now();
     kv.settle();
     let t0 = kv.trace_log().now_us();
@@ -362,7 +362,7 @@ fn without_check_quorum_an_isolated_leader_keeps_leading() {
         check_quorum: false,
         ..Config::default()
     };
-    let kv = Kv::new(3, config, 0x5_2006);
+    let kv = KvCluster::new(3, config, 0x5_2006);
     let (leader, term) = kv.leader_now();
     kv.settle();
     let t0 = kv.trace_log().now_us();

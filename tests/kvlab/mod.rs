@@ -22,7 +22,7 @@ use raftsim::{Config, NetConfig, NodeId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common5::{check_ledgers, token, Kv, Ledger, StopOnDrop};
+use crate::harness::{check_ledgers, token, KvCluster, Ledger, StopOnDrop};
 
 /// How long the checker may search before it answers "unknown" (which fails the test:
 /// a history nobody checked proves nothing).
@@ -104,7 +104,7 @@ pub fn run(lab: &Lab) -> Outcome {
         snapshot_threshold: lab.snapshot_threshold,
         ..Config::default()
     };
-    let kv = Kv::new(lab.nodes, config, lab.seed);
+    let kv = KvCluster::new(lab.nodes, config, lab.seed);
     let history = Arc::new(KvHistory::new());
     let mut rng = StdRng::seed_from_u64(kv.seed());
     let mut ledgers: Vec<Ledger> = Vec::new();
@@ -239,7 +239,7 @@ fn client_loop(
 
 /// Re-draws a random two-way partition (each node on a random side, as 6.824's
 /// partitioner does) every 0.8..1.2 s until `time` has passed.
-pub fn partition_until(kv: &Kv, time: Duration, rng: &mut StdRng) {
+pub fn partition_until(kv: &KvCluster, time: Duration, rng: &mut StdRng) {
     let end = Instant::now() + time;
     while Instant::now() < end {
         let (mut a, mut b): (Vec<NodeId>, Vec<NodeId>) = (Vec::new(), Vec::new());
@@ -258,7 +258,7 @@ pub fn partition_until(kv: &Kv, time: Duration, rng: &mut StdRng) {
 }
 
 /// Runs `check` on the history and panics with the verdict unless it is linearizable.
-pub fn assert_linearizable(kv: &Kv, history: &KvHistory) {
+pub fn assert_linearizable(kv: &KvCluster, history: &KvHistory) {
     let ops = history.operations();
     let verdict = check(&KvModel, &ops, CHECK_BUDGET);
     if verdict != CheckResult::Ok {

@@ -1,128 +1,24 @@
-//! Shared helpers of the threaded failure scenarios (tests/election.rs, replication.rs,
-//! persistence.rs, faults.rs), modelled on the MIT 6.824 Raft lab's `config.go`.
-//!
-//! A [`Sim`] wraps a `Cluster<Recorder<u64>>` and remembers which nodes the test
-//! disconnected, so a check like "one leader among the connected nodes" can be exact.
-//! Every wait has a deadline and calls `check_threads()`; every failure (a timed-out
-//! wait, a failed assert, a panic in a client thread) prints `dump(40)` and the last
-//! protocol events, because `Sim`'s `Drop` prints them while the test unwinds.
-//!
-//! Seeds: each test passes a fixed default seed; `RAFTSIM_SEED=<n>` overrides it to
-//! replay a failure (thread timing still varies between runs).
-
-#![allow(dead_code)] // each test binary uses a different subset
+//! Clusters of `Recorder<u64>`, for the tests of the replicated log itself (election,
+//! replication, persistence, faults): each node records every applied `(index,
+//! command)`, so a test can check agreement, order and exactly-once application.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Deref;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use raftsim::event::{EventKind, Fate};
 use raftsim::state_machine::Recorder;
-use raftsim::{Cluster, Config, Event, Index, NodeId, Role, Status, Term};
+use raftsim::{Event, Index, NodeId, Role, Status, Term};
+
+use super::{majority, TestCluster, WAIT};
 
 /// The state machine of these tests: it records every applied `(index, command)`.
 pub type Rec = Recorder<u64>;
 
-/// How long a test waits for something that should happen "soon" (an election, a
-/// commit, a catch-up). Generous: the machine is small and shared.
-pub const WAIT: Duration = Duration::from_secs(10);
+/// A cluster of [`Rec`] under test.
+pub type LogCluster = TestCluster<Rec>;
 
-pub use raftsim::config::seed_from_env as seed;
-
-/// The majority of `n` voters.
-pub fn majority(n: usize) -> usize {
-    n / 2 + 1
-}
-
-/// A cluster under test, plus what the test did to its links.
-pub struct Sim {
-    /// The cluster.
-    pub c: Cluster<Rec>,
-    n: usize,
-    /// Nodes the test cut off with `disconnect` (and not yet `connect`ed).
-    disconnected: Mutex<BTreeSet<NodeId>>,
-}
-
-impl Deref for Sim {
-    type Target = Cluster<Rec>;
-    fn deref(&self) -> &Cluster<Rec> {
-        &self.c
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("{}", self.c.failure_report());
-        }
-    }
-}
-
-impl Sim {
-    /// Starts `n` nodes with `config`, seeded with `seed(default_seed)`.
-    pub fn new(n: usize, mut config: Config, default_seed: u64) -> Sim {
-        config.seed = Some(seed(default_seed));
-        let c = Cluster::with_config(n, config);
-        eprintln!("{n} nodes, seed {} (replay with RAFTSIM_SEED)", c.seed());
-        Sim {
-            c,
-            n,
-            disconnected: Mutex::new(BTreeSet::new()),
-        }
-    }
-
-    /// The number of nodes.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-
-    /// Every node id.
-    pub fn all(&self) -> Vec<NodeId> {
-        (0..self.n).collect()
-    }
-
-    /// Fails the test with `msg` (the state is printed by `Drop`).
-    #[track_caller]
-    pub fn fail(&self, msg: impl std::fmt::Display) -> ! {
-        panic!("{msg} (seed {})", self.c.seed())
-    }
-
-    // ---- links -------------------------------------------------------------------
-
-    /// Cuts every link of `id`, and remembers it.
-    pub fn disconnect(&self, id: NodeId) {
-        self.disconnected.lock().insert(id);
-        self.c.disconnect(id);
-    }
-
-    /// Restores the links of `id`, and remembers it.
-    pub fn connect(&self, id: NodeId) {
-        self.disconnected.lock().remove(&id);
-        self.c.connect(id);
-    }
-
-    /// Heals the network: no partition, every node connected.
-    pub fn heal(&self) {
-        self.disconnected.lock().clear();
-        self.c.heal();
-    }
-
-    /// The nodes the test has not disconnected.
-    pub fn connected(&self) -> Vec<NodeId> {
-        let d = self.disconnected.lock();
-        self.all().into_iter().filter(|i| !d.contains(i)).collect()
-    }
-
-    // ---- waiting -----------------------------------------------------------------
-
-    /// Waits until `cond` holds of the statuses, or fails the test.
-    #[track_caller]
-    pub fn wait(&self, what: &str, timeout: Duration, cond: impl FnMut(&[Status]) -> bool) {
-        if self.c.wait_for(what, timeout, cond).is_err() {
-            self.fail(format!("timed out after {timeout:?} waiting for {what}"));
-        }
-    }
+impl TestCluster<Rec> {
+    // ---- leaders -------------------------------------------------------------------
 
     /// 6.824's checkOneLeader: waits until, among the live nodes of `group`, one leads
     /// the highest term any of them is in and a majority of the whole cluster sits in
@@ -284,15 +180,6 @@ impl Sim {
             }
         }
         eprintln!("{deposed} leaders stepped down through CheckQuorum, none too early");
-    }
-
-    /// The trace events recorded at or after `from_us`.
-    pub fn events_since(&self, from_us: u64) -> Vec<Event> {
-        self.c
-            .trace()
-            .into_iter()
-            .filter(|e| e.at_us >= from_us)
-            .collect()
     }
 
     // ---- agreement ---------------------------------------------------------------

@@ -1,76 +1,22 @@
-//! Shared helpers of the issue-5 scenarios (tests/snapshots.rs, membership.rs,
-//! transfer_prevote.rs): a key/value cluster under test that prints its state when a
-//! test fails, writer threads whose appends are checked for exactly-once, a monitor of
-//! log lengths, and a convergence check over a membership that changes.
-//!
-//! Every wait has a deadline and calls `check_threads()` (through `Cluster::wait_for`).
-//! Every failure (a timed-out wait, a failed assert, a panic in a helper thread) prints
-//! `dump(40)` and the last protocol events, because `Kv`'s `Drop` prints them while the
-//! test unwinds.
-//!
-//! Seeds: each test passes a fixed default seed; `RAFTSIM_SEED=<n>` overrides it to
-//! replay a failure (thread timing still varies between runs).
-
-#![allow(dead_code)] // each test binary uses a different subset
+//! Key/value clusters, for the tests of snapshots, membership changes, leadership
+//! transfer and client sessions: writer threads whose appends are checked for
+//! exactly-once, the linearizability check of their history, and convergence over a
+//! membership that changes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use parking_lot::Mutex;
-use raftsim::check::{check, write_html, CheckResult, KvHistory, KvModel};
-use raftsim::event::EventKind;
+use raftsim::check::{check, write_html, CheckResult, KvModel};
 use raftsim::kv::KvStore;
-use raftsim::{Cluster, Config, Event, Index, NodeId, Role, Status, Term};
+use raftsim::{NodeId, Role, Term};
 
-/// How long a test waits for something that should happen "soon" (an election, a
-/// commit, a catch-up). Generous: the machine is small and shared.
-pub const WAIT: Duration = Duration::from_secs(10);
-
-pub use raftsim::config::seed_from_env as seed;
+use super::{TestCluster, WAIT};
 
 /// A key/value cluster under test.
-pub struct Kv {
-    /// The cluster.
-    pub c: Cluster<KvStore>,
-    /// Every operation of the writers `write_until` starts, for the linearizability check.
-    pub history: Arc<KvHistory>,
-}
+pub type KvCluster = TestCluster<KvStore>;
 
-impl Deref for Kv {
-    type Target = Cluster<KvStore>;
-    fn deref(&self) -> &Cluster<KvStore> {
-        &self.c
-    }
-}
-
-impl Drop for Kv {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            print_failure_state(&self.c);
-        }
-    }
-}
-
-/// What a failing test prints.
-pub fn print_failure_state<S: raftsim::StateMachine + Default>(c: &Cluster<S>) {
-    eprintln!("{}", c.failure_report());
-}
-
-impl Kv {
-    /// Starts `n` nodes with `config`, seeded with `seed(default_seed)`.
-    pub fn new(n: usize, mut config: Config, default_seed: u64) -> Kv {
-        config.seed = Some(seed(default_seed));
-        let c = Cluster::with_config(n, config);
-        eprintln!("{n} nodes, seed {} (replay with RAFTSIM_SEED)", c.seed());
-        Kv {
-            c,
-            history: Arc::new(KvHistory::new()),
-        }
-    }
-
+impl TestCluster<KvStore> {
     /// Checks the recorded history against the sequential key/value model (Wing & Gong
     /// search, by key) and fails the test on a violation, writing its picture to the
     /// temp directory. An inconclusive check (budget spent) is reported, not failed.
@@ -89,20 +35,6 @@ impl Kv {
                     path.display()
                 ))
             }
-        }
-    }
-
-    /// Fails the test with `msg` (the state is printed by `Drop`).
-    #[track_caller]
-    pub fn fail(&self, msg: impl std::fmt::Display) -> ! {
-        panic!("{msg} (seed {})", self.c.seed())
-    }
-
-    /// Waits until `cond` holds of the statuses, or fails the test.
-    #[track_caller]
-    pub fn wait(&self, what: &str, timeout: Duration, cond: impl FnMut(&[Status]) -> bool) {
-        if self.c.wait_for(what, timeout, cond).is_err() {
-            self.fail(format!("timed out after {timeout:?} waiting for {what}"));
         }
     }
 
@@ -153,7 +85,7 @@ impl Kv {
         self.c.inspect(id, |kv: &KvStore| kv.data().clone())
     }
 
-    /// Settles the cluster (see [`Kv::settle`]) and checks that every member's store
+    /// Settles the cluster (see [`KvCluster::settle`]) and checks that every member's store
     /// holds the same data; returns the members and that data.
     #[track_caller]
     pub fn converged(&self) -> (Vec<NodeId>, BTreeMap<String, String>) {
@@ -175,24 +107,6 @@ impl Kv {
             }
         }
         (members, first.map(|(_, d)| d).unwrap_or_default())
-    }
-
-    /// The trace events recorded at or after `from_us`.
-    pub fn events_since(&self, from_us: u64) -> Vec<Event> {
-        self.c
-            .trace()
-            .into_iter()
-            .filter(|e| e.at_us >= from_us)
-            .collect()
-    }
-
-    /// How many events of node `id` match `pred`.
-    pub fn count_events(&self, id: NodeId, pred: impl Fn(&EventKind) -> bool) -> usize {
-        self.c
-            .trace()
-            .iter()
-            .filter(|e| e.node == Some(id) && pred(&e.kind))
-            .count()
     }
 }
 
@@ -219,7 +133,13 @@ pub fn token(writer: usize, i: usize) -> String {
 /// Appends tokens `<writer.0>`, `<writer.1>`, ... to `key` with its own client until
 /// `stop` is set (and at least `min_ops` were tried), reading the key after every third,
 /// all recorded in `kv.history`; returns what happened to each append.
-pub fn write_until(kv: &Kv, writer: usize, key: &str, stop: &AtomicBool, min_ops: usize) -> Ledger {
+pub fn write_until(
+    kv: &KvCluster,
+    writer: usize,
+    key: &str,
+    stop: &AtomicBool,
+    min_ops: usize,
+) -> Ledger {
     let mut client = kv.c.client_recorded(&kv.history);
     client.set_timeout(Duration::from_secs(3));
     let mut ledger = Ledger {
@@ -305,85 +225,4 @@ pub fn check_ledgers(data: &BTreeMap<String, String>, ledgers: &[Ledger]) -> Res
         }
     }
     Ok(acked_total)
-}
-
-// ---- the log-length monitor --------------------------------------------------------------
-
-/// The longest log seen (entries after the snapshot), with the status that showed it.
-#[derive(Debug, Clone, Default)]
-pub struct LogWatch {
-    /// The most entries any node held after its snapshot.
-    pub max_len: Index,
-    /// The status that showed it.
-    pub at: Option<Status>,
-    /// When, since the monitor started.
-    pub when: Duration,
-    /// How many times the statuses were sampled.
-    pub samples: u64,
-}
-
-/// Samples every node's status every 2 ms until `stop` is set and records the longest
-/// log (`last_log_index - snapshot_index`) any node held.
-pub fn watch_log_lengths<S: raftsim::StateMachine + Default>(
-    c: &Cluster<S>,
-    stop: &AtomicBool,
-    watch: &Mutex<LogWatch>,
-) {
-    let start = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        let st = c.statuses();
-        let mut w = watch.lock();
-        w.samples += 1;
-        for s in st {
-            let len = s.last_log_index.saturating_sub(s.snapshot_index);
-            if len > w.max_len {
-                w.max_len = len;
-                w.at = Some(s);
-                w.when = start.elapsed();
-            }
-        }
-        drop(w);
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Whether the event is node `id` changing role from `from` to `to`.
-pub fn is_role_change(e: &Event, id: NodeId, from: Role, to: Role) -> bool {
-    e.node == Some(id)
-        && matches!(&e.kind, EventKind::RoleChanged { from: f, to: t, .. } if *f == from && *t == to)
-}
-
-/// The first event at or after `from_us` that matches `pred`.
-pub fn first_after(events: &[Event], from_us: u64, pred: impl Fn(&Event) -> bool) -> Option<Event> {
-    events
-        .iter()
-        .find(|e| e.at_us >= from_us && pred(e))
-        .cloned()
-}
-
-/// Waits until `pred` holds of the trace (polled every 20 ms), or fails the test.
-#[track_caller]
-pub fn wait_trace(kv: &Kv, what: &str, timeout: Duration, mut pred: impl FnMut(&[Event]) -> bool) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        kv.c.check_threads();
-        if pred(&kv.c.trace()) {
-            return;
-        }
-        if Instant::now() >= deadline {
-            kv.fail(format!("timed out after {timeout:?} waiting for {what}"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Sets its flag when dropped: created first in a thread scope, it stops the writer
-/// threads when the test panics inside the scope, which would otherwise wait for them
-/// forever.
-pub struct StopOnDrop<'a>(pub &'a AtomicBool);
-
-impl Drop for StopOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
 }
