@@ -62,6 +62,7 @@ impl<S: StateMachine + Default> Cluster<S> {
 
     /// Panics, printing each violation with the events that led to it, if any safety
     /// property was broken. Tests call this (and `Drop` in debug builds does not).
+    #[track_caller]
     pub fn assert_safe(&self) {
         let v = self.violations();
         if !v.is_empty() {
@@ -77,6 +78,7 @@ impl<S: StateMachine + Default> Cluster<S> {
 
     /// Panics if a node thread died on its own: that is a panic inside Raft (a broken
     /// invariant, printed above), and the run cannot be trusted any more.
+    #[track_caller]
     pub fn check_threads(&self) {
         if self.is_simulated() {
             return; // a panic in the simulation happens on the caller's thread

@@ -29,12 +29,14 @@ use crate::types::NodeId;
 /// Starting a cluster.
 impl<S: StateMachine + Default> Cluster<S> {
     /// A cluster of `nodes` nodes (ids `0..nodes`) with `Config::default()`.
+    #[track_caller]
     pub fn new(nodes: usize) -> Self {
         Self::with_config(nodes, Config::default())
     }
 
     /// A cluster with the given settings; panics with a clear message on an invalid
     /// `Config` (use [`Cluster::try_with_config`] to get the error instead).
+    #[track_caller]
     pub fn with_config(nodes: usize, config: Config) -> Self {
         match Self::try_with_config(nodes, config) {
             Ok(c) => c,
@@ -163,6 +165,67 @@ impl<S: StateMachine + Default> Cluster<S> {
                     join,
                 });
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{self, Location};
+    use std::sync::Arc;
+
+    use parking_lot::Mutex;
+
+    use crate::kv::KvStore;
+    use crate::state_machine::Noop;
+    use crate::{Cluster, Config};
+
+    /// Runs `f`, which must panic, and returns the file and line the panic names. The
+    /// hook records panics of this thread only and passes others on.
+    fn panic_location(f: impl FnOnce() + panic::UnwindSafe) -> (String, u32) {
+        let seen: Arc<Mutex<Option<(String, u32)>>> = Arc::default();
+        let me = std::thread::current().id();
+        let previous = Arc::new(panic::take_hook());
+        let (record, pass_on) = (seen.clone(), previous.clone());
+        panic::set_hook(Box::new(move |info| match info.location() {
+            Some(l) if std::thread::current().id() == me => {
+                *record.lock() = Some((l.file().to_string(), l.line()));
+            }
+            _ => pass_on(info),
+        }));
+        let result = panic::catch_unwind(f);
+        let _ = panic::take_hook();
+        panic::set_hook(Box::new(move |info| previous(info)));
+        assert!(result.is_err(), "expected a panic");
+        let seen = seen.lock().clone();
+        seen.expect("the hook saw the panic")
+    }
+
+    /// `#[track_caller]`: a constructor given bad input panics at the caller's line,
+    /// not inside raftsim (whose `panic!` sits above, in this very file).
+    #[test]
+    fn invalid_input_panics_point_at_the_caller() {
+        let first = line!();
+        let bad = Config {
+            heartbeat_interval: std::time::Duration::ZERO,
+            ..Config::default()
+        };
+        let at = [
+            panic_location(|| drop(Cluster::<Noop>::new(0))),
+            panic_location(move || drop(Cluster::<Noop>::with_config(3, bad))),
+            panic_location(|| drop(KvStore::with_max_sessions(0))),
+        ];
+        let last = line!();
+        let here = Location::caller().file();
+        for (file, line) in at {
+            assert_eq!(
+                file, here,
+                "the panic names raftsim's code, not the caller's"
+            );
+            assert!(
+                (first..=last).contains(&line),
+                "line {line} is not the caller's"
+            );
         }
     }
 }

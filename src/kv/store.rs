@@ -143,6 +143,7 @@ pub struct KvSnapshot {
 
 impl KvStore {
     /// An empty store that keeps at most `max` sessions (at least one).
+    #[track_caller]
     pub fn with_max_sessions(max: usize) -> KvStore {
         assert!(max >= 1, "a store must keep at least one session");
         KvStore {
