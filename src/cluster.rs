@@ -87,6 +87,40 @@ pub(crate) enum Backend<S: StateMachine> {
 /// [`Cluster::sleep`]), the simulation runs; faults and proposals take effect at the
 /// current virtual instant. Concurrent clients are simulated actors
 /// ([`crate::sim::Workload`]), not threads.
+///
+/// The methods come in this order: starting a cluster, clients, proposing, reading the
+/// nodes' state, faults, membership, observation, then the advanced ones (time, the
+/// runtime, scripting a node).
+///
+/// ```
+/// use std::time::Duration;
+/// use raftsim::state_machine::Recorder;
+/// use raftsim::{Cluster, Config, Role};
+///
+/// // Five nodes on the simulated runtime: a seed replays the run exactly.
+/// let config = Config { seed: Some(1), ..Config::default().simulated() };
+/// let cluster: Cluster<Recorder<u64>> = Cluster::with_config(5, config);
+/// let leader = cluster.wait_for_leader(Duration::from_secs(5))?;
+/// assert_eq!(cluster.status(leader).role, Role::Leader);
+///
+/// // Raft's Start(): returns at once with the index the command will take if it commits.
+/// let (index, term) = cluster.propose(leader, 7).expect("it leads");
+/// cluster.wait_for("every node to apply it", Duration::from_secs(5), |st| {
+///     st.iter().all(|s| s.last_applied >= index)
+/// })?;
+///
+/// // Crash the leader: the others elect a new one in a later term and go on.
+/// cluster.crash(leader);
+/// let index = cluster.propose_and_wait(8, 4, Duration::from_secs(5))?;
+/// let next = cluster.wait_for_leader(Duration::from_secs(5))?;
+/// assert!(next != leader && cluster.status(next).term > term);
+/// cluster.restart(leader); // from its persisted term, vote and log
+/// cluster.wait_for("the old leader to catch up", Duration::from_secs(5), |st| {
+///     st[leader].last_applied >= index
+/// })?;
+/// cluster.assert_safe(); // the five safety properties held at every step
+/// # Ok::<(), raftsim::Error>(())
+/// ```
 pub struct Cluster<S: StateMachine> {
     config: Config,
     seed: u64,

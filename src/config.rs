@@ -9,6 +9,31 @@ use crate::error::Error;
 /// `Default` uses the paper's values (§5.2, §9.3): election timeout 150..300 ms,
 /// heartbeat 50 ms. Every field is public, so
 /// `Config { snapshot_threshold: Some(10), ..Default::default() }` works.
+///
+/// ```
+/// use std::time::Duration;
+/// use raftsim::{kv::KvStore, Cluster, Config, Error};
+///
+/// // Compact every 100 entries, replay seed 42 exactly on the simulated runtime.
+/// let config = Config {
+///     snapshot_threshold: Some(100),
+///     seed: Some(42),
+///     ..Config::default().simulated()
+/// };
+/// let cluster: Cluster<KvStore> = Cluster::with_config(3, config);
+/// assert_eq!(cluster.seed(), 42);
+///
+/// // Settings that cannot work are an error that names the field, not a panic.
+/// let bad = Config {
+///     election_timeout_min: Duration::from_millis(300),
+///     election_timeout_max: Duration::from_millis(150),
+///     ..Config::default()
+/// };
+/// let Err(Error::InvalidConfig(why)) = Cluster::<KvStore>::try_with_config(3, bad) else {
+///     panic!("accepted an empty timeout range");
+/// };
+/// assert!(why.contains("election_timeout_min"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Lower bound of the randomized election timeout (§5.2).
@@ -228,6 +253,34 @@ impl Config {
 
 /// What the router does to messages in flight. Applies to every link that is connected.
 /// `Default` is [`NetConfig::reliable`].
+///
+/// ```
+/// use std::time::Duration;
+/// use raftsim::{kv::KvStore, Cluster, Config, NetConfig};
+///
+/// // Start on a lossy network (10% drops, 2-30 ms delays), simulated: milliseconds of
+/// // wall time for seconds of virtual time.
+/// let config = Config {
+///     net: NetConfig::unreliable(),
+///     seed: Some(7),
+///     ..Config::default().simulated()
+/// };
+/// let cluster: Cluster<KvStore> = Cluster::with_config(3, config);
+/// let mut client = cluster.client();
+/// client.put("k", "v")?; // retried through the drops
+///
+/// // Change the network while the cluster runs: only delays now.
+/// cluster.set_net(NetConfig {
+///     delay_min: Duration::from_millis(1),
+///     delay_max: Duration::from_millis(5),
+///     ..NetConfig::reliable()
+/// })?;
+/// assert_eq!(client.get("k")?, Some("v".into()));
+///
+/// // A rate outside 0..=1 is refused.
+/// assert!(cluster.set_net(NetConfig { drop_rate: 1.5, ..NetConfig::reliable() }).is_err());
+/// # Ok::<(), raftsim::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetConfig {
     /// Probability a message is lost (requests and replies alike), in `0..=1`.

@@ -8,8 +8,45 @@ use crate::types::Index;
 
 /// A replicated state machine. Each node owns one instance and applies every committed
 /// command to it, in log order (§5.3).
+///
+/// A counter, replicated on three nodes:
+///
+/// ```
+/// use std::time::Duration;
+/// use raftsim::{Cluster, Config, Index, StateMachine};
+///
+/// #[derive(Default)]
+/// struct Counter(u64);
+///
+/// impl StateMachine for Counter {
+///     type Command = u64; // add this much
+///     type Output = u64; // the total after adding
+///     type Snapshot = u64;
+///
+///     fn apply(&mut self, _index: Index, add: &u64) -> u64 {
+///         self.0 += add;
+///         self.0
+///     }
+///     fn snapshot(&self) -> u64 {
+///         self.0
+///     }
+///     fn restore(&mut self, snapshot: u64) {
+///         self.0 = snapshot;
+///     }
+/// }
+///
+/// let cluster: Cluster<Counter> = Cluster::with_config(3, Config::default().simulated());
+/// for add in 1..=4 {
+///     // Proposed to the leader, waited for until every node applied it.
+///     cluster.propose_and_wait(add, 3, Duration::from_secs(5))?;
+/// }
+/// for id in cluster.ids() {
+///     assert_eq!(cluster.inspect(id, |c: &Counter| c.0), Some(10));
+/// }
+/// # Ok::<(), raftsim::Error>(())
+/// ```
 pub trait StateMachine: Send + 'static {
-    /// What clients propose. `Sync` (beyond shared/API.md's bounds) because a leader
+    /// What clients propose. `Sync` because a leader
     /// shares one copy of a batch of entries among the AppendEntries to all its
     /// followers, on their threads (src/entries.rs); any plain-data command is.
     type Command: Clone + Debug + PartialEq + Send + Sync + 'static;

@@ -233,6 +233,36 @@ impl fmt::Display for CheckResult {
 }
 
 /// Checks `ops` against `model`, giving up with [`CheckResult::Unknown`] after `budget`.
+///
+/// A history recorded by hand: client 1 writes x=1 from 0 to 10 (ns), client 2 reads
+/// x during the write (it may see either value), client 3 reads x after the write
+/// completed (it must see 1).
+///
+/// ```
+/// use std::time::Duration;
+/// use raftsim::check::{check, CheckResult, KvHistory, KvModel};
+/// use raftsim::kv::{Op, Reply};
+///
+/// let get = || Op::Get { key: "x".into() };
+/// let history = KvHistory::new();
+/// let put = history.invoke_at(1, Op::Put { key: "x".into(), value: "1".into() }, 0);
+/// let during = history.invoke_at(2, get(), 5);
+/// history.complete_at(put, Reply::Done, 10);
+/// history.complete_at(during, Reply::Value(None), 12);
+/// let after = history.invoke_at(3, get(), 20);
+/// history.complete_at(after, Reply::Value(Some("1".into())), 25);
+/// assert!(check(&KvModel, &history.operations(), Duration::from_secs(1)).is_ok());
+///
+/// // The same, but the late read sees nothing: a stale read.
+/// let stale = history.invoke_at(3, get(), 30);
+/// history.complete_at(stale, Reply::Value(None), 35);
+/// let result = check(&KvModel, &history.operations(), Duration::from_secs(1));
+/// let CheckResult::Illegal(violation) = result else { panic!("missed the stale read") };
+/// println!("{violation}"); // the longest linearizable prefix, and who could not fit
+/// ```
+///
+/// A cluster's clients record into a shared history with
+/// [`Cluster::client_recorded`](crate::Cluster::client_recorded); see the README.
 pub fn check<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],

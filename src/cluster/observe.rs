@@ -42,7 +42,32 @@ impl<S: StateMachine + Default> Cluster<S> {
         self.bytes_sent.load(Ordering::Relaxed)
     }
 
-    /// The structured event trace so far, oldest first.
+    /// The structured event trace so far, oldest first: every decision of every node
+    /// (with its reason), every fault, and (with `Config::trace_messages`) every
+    /// message's fate. Each [`Event`] says when, on which node, in which term and role.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use raftsim::state_machine::Recorder;
+    /// use raftsim::{Cluster, Config, Role};
+    ///
+    /// let config = Config { seed: Some(5), ..Config::default().simulated() };
+    /// let cluster: Cluster<Recorder<u64>> = Cluster::with_config(3, config);
+    /// let leader = cluster.wait_for_leader(Duration::from_secs(5))?;
+    ///
+    /// let trace = cluster.trace();
+    /// let first = trace
+    ///     .iter()
+    ///     .find(|e| e.node == Some(leader) && e.role == Some(Role::Leader))
+    ///     .expect("the leader's first event as leader");
+    /// println!("n{leader} led term {} from {:?}: {first}", first.term, first.at());
+    ///
+    /// // One JSON object per line, for other tools.
+    /// let mut json = Vec::new();
+    /// cluster.trace_log().write_json_lines(&mut json).expect("written to memory");
+    /// assert_eq!(String::from_utf8(json).unwrap().lines().count(), trace.len());
+    /// # Ok::<(), raftsim::Error>(())
+    /// ```
     pub fn trace(&self) -> Vec<Event> {
         self.trace.events()
     }

@@ -47,7 +47,7 @@ enum Session {
 /// ```
 /// use raftsim::{kv::KvStore, Cluster, Config};
 ///
-/// let cluster: Cluster<KvStore> = Cluster::with_config(3, Config::simulated());
+/// let cluster: Cluster<KvStore> = Cluster::with_config(3, Config::default().simulated());
 /// let mut client = cluster.client();
 /// client.put("x", "1")?;
 /// client.append("x", "2")?;
