@@ -12,6 +12,12 @@ use crate::state_machine::StateMachine;
 use crate::types::{NodeId, Role};
 
 /// Faults.
+///
+/// A message from `a` to `b` is delivered only if both are alive, both are connected
+/// (not [`disconnect`](Cluster::disconnect)ed) and they share a partition group (no
+/// partition is one group). Crash state and link state are independent: `restart`
+/// does not reconnect a disconnected node, and `disconnect` of a crashed node holds
+/// after its restart.
 impl<S: StateMachine + Default> Cluster<S> {
     /// Crashes node `id`: its thread stops and its volatile state is lost; what it
     /// persisted stays. Crashing a crashed or unknown node does nothing.

@@ -20,6 +20,7 @@ const CHANGE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most catch-up rounds a new node gets before it is promoted anyway (§4.2.1).
 const MAX_ROUNDS: usize = 10;
 
+/// Membership changes (one server at a time, through the log) and leadership transfer.
 impl<S: StateMachine + Default> Cluster<S> {
     /// Adds a new node (with a fresh id) to the cluster and returns its id, once it is a
     /// voter. It first joins as a non-voting learner and catches up in rounds (§4.2.1):
