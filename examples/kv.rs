@@ -336,13 +336,17 @@ impl Faults {
         Duration::from_millis(self.rng.gen_range(500..1500))
     }
 
-    /// Heals the last fault and injects the next, logging it with the time since `start`.
+    /// Heals the last fault (a partition healed, a crashed node restarted) and injects
+    /// the next, logging both with the time since `start`.
     fn inject(&mut self, cluster: &Cluster<KvStore>, log: &Mutex<Vec<String>>, start: Duration) {
         let rng = &mut self.rng;
         cluster.heal();
-        if let Some(id) = self.crashed.take() {
+        // The restart is listed too, so the list never shows a node crashing twice
+        // without coming back in between.
+        let restarted = self.crashed.take().map_or(String::new(), |id| {
             cluster.restart(id);
-        }
+            format!("restart n{id}, then ")
+        });
         let at = (cluster.now() - start).as_secs_f64();
         let what = match rng.gen_range(0..3) {
             0 => {
@@ -370,6 +374,6 @@ impl Faults {
             }
             _ => "healthy".to_string(),
         };
-        log.lock().push(format!("{at:5.1} s  {what}"));
+        log.lock().push(format!("{at:5.1} s  {restarted}{what}"));
     }
 }

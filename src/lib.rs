@@ -62,6 +62,7 @@ pub mod error;
 pub mod event;
 pub mod kv;
 pub mod log;
+#[cfg(feature = "harness")]
 pub mod logging;
 pub mod membership;
 pub mod message;
@@ -70,6 +71,7 @@ pub mod node;
 pub mod raft;
 pub mod router;
 pub mod safety;
+#[cfg(feature = "harness")]
 pub mod scenarios;
 pub mod sim;
 mod spin;

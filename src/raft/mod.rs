@@ -24,6 +24,7 @@ mod ready;
 pub mod reconfig;
 pub mod replication;
 pub mod snapshot;
+#[cfg(feature = "harness")]
 pub mod testkit;
 
 use std::collections::BTreeMap;
