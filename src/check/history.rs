@@ -20,7 +20,7 @@ pub struct OpHandle(usize);
 
 impl OpHandle {
     /// The operation's position in its history (a token for hooks that cannot name
-    /// `OpHandle`, such as `kv::Recorder`).
+    /// `OpHandle`, such as `kv::OpRecorder`).
     pub(crate) fn index(self) -> usize {
         self.0
     }

@@ -7,7 +7,7 @@
 //! - [`kv_model`]: [`KvModel`], the store as a sequential object.
 //! - [`history`]: [`History`], a thread-safe recorder of concurrent operations.
 //! - [`kv_history`]: [`KvHistory`], which `kv::Client::record_into` writes to (through
-//!   the `kv::Recorder` hook, so that `kv` does not depend on `check`).
+//!   the `kv::OpRecorder` hook, so that `kv` does not depend on `check`).
 //! - [`history_html`]: [`write_html`], one lane per client, the conflict in red.
 
 pub mod history;

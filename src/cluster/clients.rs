@@ -12,7 +12,7 @@ use super::{Backend, Cluster};
 use crate::check::KvHistory;
 use crate::client::{ClientMux, RawClient};
 use crate::error::Error;
-use crate::kv::{Client, KvStore, Recorder};
+use crate::kv::{Client, KvStore, OpRecorder};
 use crate::router;
 use crate::sim::{Workload, WorkloadHandle};
 use crate::state_machine::StateMachine;
@@ -30,7 +30,7 @@ impl Cluster<KvStore> {
     /// A new client that records every operation into `history`, for the
     /// linearizability checker (see [`Client::record_into`]; `history` is usually an
     /// `Arc<check::KvHistory>`).
-    pub fn client_recorded<R: Recorder + 'static>(&self, history: &Arc<R>) -> Client {
+    pub fn client_recorded<R: OpRecorder + 'static>(&self, history: &Arc<R>) -> Client {
         let mut c = self.client();
         c.record_into(history.clone());
         c

@@ -22,6 +22,7 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// Proposes `command` to whichever node leads, retrying through elections, and
     /// waits until at least `replicas` live nodes applied it at its index. Returns the
     /// index. Fails with `Timeout` (outcome unknown) after `timeout`.
+    #[track_caller]
     pub fn propose_and_wait(
         &self,
         command: S::Command,

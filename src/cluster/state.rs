@@ -47,6 +47,7 @@ impl<S: StateMachine + Default> Cluster<S> {
 
     /// Waits until `cond` holds of the statuses, checking as they change, or fails
     /// after `timeout` with the cluster's state.
+    #[track_caller]
     pub fn wait_for(
         &self,
         what: &str,
@@ -77,6 +78,7 @@ impl<S: StateMachine + Default> Cluster<S> {
     /// Waits for a live node that leads with a majority of its voters (itself included)
     /// alive, in its term and following it, and returns it. A leader cut off in a
     /// minority (§6.4's stale leader) is not returned: its followers never hear it.
+    #[track_caller]
     pub fn wait_for_leader(&self, timeout: Duration) -> Result<NodeId, Error> {
         let mut found = None;
         self.wait_for("a leader followed by a majority", timeout, |st| {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use crate::client::RawClient;
 use crate::error::Error;
 
-use super::recorder::Recorder;
+use super::op_recorder::OpRecorder;
 use super::store::{Command, KvStore, Op, Reply, Request};
 
 /// Where a client stands with its session.
@@ -60,7 +60,7 @@ pub struct Client {
     session: Session,
     /// The last write's sequence number in the current session.
     seq: u64,
-    history: Option<Arc<dyn Recorder>>,
+    history: Option<Arc<dyn OpRecorder>>,
 }
 
 impl Client {
@@ -120,8 +120,8 @@ impl Client {
     /// had already expired, is not recorded: it reached no server.
     ///
     /// `history` is usually an `Arc<check::KvHistory>`; anything implementing
-    /// [`Recorder`] will do.
-    pub fn record_into(&mut self, history: Arc<dyn Recorder>) {
+    /// [`OpRecorder`] will do.
+    pub fn record_into(&mut self, history: Arc<dyn OpRecorder>) {
         self.history = Some(history);
     }
 

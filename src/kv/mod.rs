@@ -7,9 +7,9 @@
 //! ReadIndex (§6.4).
 
 mod client;
-mod recorder;
+mod op_recorder;
 mod store;
 
 pub use client::Client;
-pub use recorder::Recorder;
+pub use op_recorder::OpRecorder;
 pub use store::{Command, KvSnapshot, KvStore, Op, Reply, Request, MAX_SESSIONS};

@@ -5,7 +5,7 @@
 //! The hook is a trait defined here, on the service's side, so that the service does
 //! not depend on the checker: `check` imports `kv` (its model of the store speaks
 //! [`Op`] and [`Reply`]), and `kv` imports nothing of `check`. The checker's
-//! `check::KvHistory` implements [`Recorder`].
+//! `check::KvHistory` implements [`OpRecorder`].
 
 use super::store::{Op, Reply};
 
@@ -13,9 +13,9 @@ use super::store::{Op, Reply};
 /// answered. Times are nanoseconds on the client's clock (the wall clock since the
 /// cluster started, or the simulation's virtual clock), so a simulated run's history
 /// replays exactly. `Send + Sync`: one recorder is shared by many clients.
-pub trait Recorder: Send + Sync {
+pub trait OpRecorder: Send + Sync {
     /// Notes that `client` called `op` at `at_ns`; returns a token for
-    /// [`Recorder::complete`]. An operation never completed stays pending: it may or
+    /// [`OpRecorder::complete`]. An operation never completed stays pending: it may or
     /// may not have taken effect, at any time after its call.
     fn invoke(&self, client: u64, op: Op, at_ns: u64) -> usize;
 
