@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::linearizability::{fmt_time, CheckResult, Model, Operation, PENDING};
-use crate::timeline::esc;
+use crate::svg::esc;
 
 /// Width of one step of the compressed time axis, in pixels: the most, for a short
 /// history, and the least, for a long one (which then scrolls).
