@@ -44,12 +44,14 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 24.0;
 const BOTTOM: f64 = 34.0;
 /// Colours of the kinds, in the order they first appear (sorted by name).
-const KIND_COLOURS: [&str; 6] = ["#1f5fd6", "#e2620c", "#1e9e46", "#9b3cc2", "#d6307f", "#555"];
+const KIND_COLOURS: [&str; 6] = [
+    "#1f5fd6", "#e2620c", "#1e9e46", "#9b3cc2", "#d6307f", "#555",
+];
 
 /// The CSS the plot needs, for a page that embeds it.
 pub const CSS: &str = ".lat text{font:11px sans-serif;fill:#39424c}.lat .ax{stroke:#8a949e}\
 .lat .gr{stroke:#e3e7eb}.lat .ok{stroke:none}.lat .no{fill:none;stroke-width:1.6}\
-.lat .sh{fill-opacity:.45}.lat .shl{font-size:10px;fill:#5a4a2a}";
+.lat .sh{fill-opacity:.45;stroke:#8a7a5a;stroke-opacity:.5}.lat .shl{font-size:10px;fill:#5a4a2a}";
 
 /// A self-contained SVG of `points` over `shades`, from time 0 to `end_us`.
 pub fn latency_svg(points: &[LatencyPoint], shades: &[Shade], end_us: u64) -> String {
@@ -78,8 +80,11 @@ pub fn latency_svg(points: &[LatencyPoint], shades: &[Shade], end_us: u64) -> St
         let _ = write!(s, "<g><title>{}</title>", esc(&sh.label));
         let attrs = format!("class='sh {}' fill='{fill}'", sh.class);
         rect(&mut s, &attrs, x0, top, (x1 - x0).max(1.5), bottom - top);
-        if x1 - x0 > 6.5 * sh.label.len() as f64 {
-            text(&mut s, "shl", x0 + 3.0, top - 4.0, &sh.label);
+        // The label if it fits, else its first word (`partition`), else nothing.
+        let short = sh.label.split(' ').next().unwrap_or("");
+        let fits = |l: &str| x1 - x0 > 6.0 * l.chars().count() as f64;
+        if let Some(label) = [sh.label.as_str(), short].into_iter().find(|l| fits(l)) {
+            text(&mut s, "shl", x0 + 3.0, top - 4.0, label);
         }
         s.push_str("</g>");
     }
@@ -120,7 +125,10 @@ pub fn latency_svg(points: &[LatencyPoint], shades: &[Shade], end_us: u64) -> St
         let (px, py, c) = (x(p.at_us), y(p.latency_us), colours[p.kind.as_str()]);
         let _ = write!(s, "<g><title>{}</title>", esc(&p.text));
         if p.ok {
-            let _ = write!(s, "<circle class='ok' cx='{px:.1}' cy='{py:.1}' r='2.2' fill='{c}'/>");
+            let _ = write!(
+                s,
+                "<circle class='ok' cx='{px:.1}' cy='{py:.1}' r='2.2' fill='{c}'/>"
+            );
         } else {
             let (ax, ay) = (px - 3.0, py - 3.0);
             let _ = write!(
@@ -146,7 +154,8 @@ pub fn latency_legend(points: &[LatencyPoint]) -> String {
     }
     s + "<span>· dot: answered · <svg width='12' height='12'><path d='M2 2l8 8m0 -8l-8 8' \
          fill='none' stroke='#333' stroke-width='1.6'/></svg> no answer (timed out, outcome \
-         unknown), at the time its client gave up</span></div>"
+         unknown), at the time its client gave up; one still waiting at the end is left out\
+         </span></div>"
 }
 
 fn kind_colours(points: &[LatencyPoint]) -> BTreeMap<&str, &'static str> {

@@ -86,7 +86,8 @@ impl Axis {
             let quiet: u64 = idle.iter().map(|(a, b)| b - a).sum();
             (t_end - t0 - quiet) as f64
         };
-        let scale = |us: f64| (TARGET_WIDTH / (us / 1000.0).max(1.0)).clamp(MIN_PX_PER_MS, MAX_PX_PER_MS);
+        let scale =
+            |us: f64| (TARGET_WIDTH / (us / 1000.0).max(1.0)).clamp(MIN_PX_PER_MS, MAX_PX_PER_MS);
         // A stretch is compressed only where that saves real room.
         let px = scale(linear_us(&idle));
         idle.retain(|(a, b)| ms(b - a) * px > 2.0 * BREAK_PX);
@@ -123,7 +124,9 @@ impl Axis {
     pub(crate) fn x(&self, us: u64) -> f64 {
         let i = self.pieces.partition_point(|p| p.to_us < us);
         match self.pieces.get(i).or(self.pieces.last()) {
-            Some(p) if us >= p.from_us => p.x + ((us.min(p.to_us) - p.from_us) as f64 * p.px_per_us),
+            Some(p) if us >= p.from_us => {
+                p.x + ((us.min(p.to_us) - p.from_us) as f64 * p.px_per_us)
+            }
             Some(p) => p.x,
             None => PAD_L,
         }
@@ -140,7 +143,11 @@ impl Axis {
         for (i, p) in self.pieces.iter().enumerate() {
             let sep = if i > 0 { "," } else { "" };
             let (a, b, x, xe) = (ms(p.from_us), ms(p.to_us), p.x, p.x_end());
-            let _ = write!(s, "{sep}[{a:.3},{b:.3},{x:.2},{xe:.2},{}]", u8::from(p.idle));
+            let _ = write!(
+                s,
+                "{sep}[{a:.3},{b:.3},{x:.2},{xe:.2},{}]",
+                u8::from(p.idle)
+            );
         }
         s + "]"
     }

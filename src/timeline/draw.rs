@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use super::model::{addr_name, lane_id, Arrow, End, LaneId, Model};
-use super::style::{class_of, defs, role_class};
 use super::axis::BREAK_PX;
 use super::faults::Fault;
+use super::model::{addr_name, lane_id, Arrow, End, LaneId, Model};
+use super::style::{class_of, defs, role_class};
 use super::{BAND_H, FAN_PX, LABEL_EVERY_PX, LANE_H, THIN_PX, TOP};
 use crate::event::{Event, EventKind, Fate};
 use crate::svg::{esc, group, line, ms, rect, text, tick_step};
@@ -46,8 +46,9 @@ impl Model {
                 line(&mut s, "cl", (0.0, mid), (w, mid));
             }
         }
-        self.draw_faults(&mut s);
+        // The axis first: a break's band lies under the fault tints and their labels.
         self.draw_axis(&mut s);
+        self.draw_faults(&mut s);
         let mut labels = String::new();
         self.draw_segments(&mut s, &mut labels);
         self.draw_arrows(&mut s);
@@ -70,11 +71,20 @@ impl Model {
         for (i, p) in pieces.iter().enumerate().filter(|(_, p)| !p.idle) {
             // No tick label where it would run into a break's label.
             let idle_at = |j: Option<usize>| j.and_then(|j| pieces.get(j)).is_some_and(|q| q.idle);
-            let lo = p.x + if idle_at(i.checked_sub(1)) { 22.0 } else { -1.0 };
+            let lo = p.x
+                + if idle_at(i.checked_sub(1)) {
+                    22.0
+                } else {
+                    -1.0
+                };
             let hi = p.x_end() - if idle_at(Some(i + 1)) { 22.0 } else { -1.0 };
             let mut t = (ms(p.from_us) / step).ceil() * step;
             // The last piece's ticks run on past the end of the trace, like its margin.
-            let last = if i + 1 == pieces.len() { ms(p.to_us) + step } else { ms(p.to_us) };
+            let last = if i + 1 == pieces.len() {
+                ms(p.to_us) + step
+            } else {
+                ms(p.to_us)
+            };
             while t <= last {
                 let x = p.x + (t - ms(p.from_us)) * self.axis.px_per_ms;
                 if x >= lo && (x <= hi || i + 1 == pieces.len()) {
@@ -142,7 +152,11 @@ impl Model {
                     let _ = write!(s, "<text class='plabel' x='{tx:.1}' y='50'>partition");
                     for (i, side) in groups.iter().enumerate() {
                         let (sep, ink) = (if i > 0 { " |" } else { "" }, INKS[i % 4]);
-                        let _ = write!(s, "{sep} <tspan fill='{ink}'>{}</tspan>", esc(&format!("{side:?}")));
+                        let _ = write!(
+                            s,
+                            "{sep} <tspan fill='{ink}'>{}</tspan>",
+                            esc(&format!("{side:?}"))
+                        );
                     }
                     s.push_str("</text></g>");
                 }
@@ -337,7 +351,10 @@ impl Model {
 /// without widening it.
 fn square(s: &mut String, class: &str, x: f64, y: f64, side: f64) {
     let (x0, y0) = (x - side / 2.0, y - side / 2.0);
-    let _ = write!(s, "<path class='{class}' d='M{x0:.1} {y0:.1}h{side}v{side}h-{side}z'/>");
+    let _ = write!(
+        s,
+        "<path class='{class}' d='M{x0:.1} {y0:.1}h{side}v{side}h-{side}z'/>"
+    );
 }
 
 fn blocked_why(f: Fate) -> &'static str {

@@ -107,7 +107,10 @@ pub fn fault_windows(events: &[Event]) -> Vec<FaultWindow> {
         }
     };
     let close = |out: &mut Vec<FaultWindow>, at: u64, which: &dyn Fn(&Fault) -> bool| {
-        for w in out.iter_mut().filter(|w| w.to_us.is_none() && which(&w.fault)) {
+        for w in out
+            .iter_mut()
+            .filter(|w| w.to_us.is_none() && which(&w.fault))
+        {
             w.to_us = Some(at);
         }
     };
@@ -126,9 +129,7 @@ pub fn fault_windows(events: &[Event]) -> Vec<FaultWindow> {
             Some(Edge::Crash(node)) => open(&mut out, at, Fault::Crash { node }),
             Some(Edge::Restart(node)) => close(&mut out, at, &|f| *f == Fault::Crash { node }),
             Some(Edge::Disconnect(node)) => open(&mut out, at, Fault::Disconnect { node }),
-            Some(Edge::Connect(node)) => {
-                close(&mut out, at, &|f| *f == Fault::Disconnect { node })
-            }
+            Some(Edge::Connect(node)) => close(&mut out, at, &|f| *f == Fault::Disconnect { node }),
             Some(Edge::Net(_)) | None => {}
         }
     }

@@ -81,7 +81,11 @@ pub fn render_html_with(events: &[Event], title: &str, options: &Options) -> Str
     let sum = esc(&m.summary_line());
     let story = esc(&summary::summarize(events));
     let (labels, main, zoom) = match m.lanes.is_empty() {
-        true => ("<p>No node events in this trace.</p>".into(), String::new(), ""),
+        true => (
+            "<p>No node events in this trace.</p>".into(),
+            String::new(),
+            "",
+        ),
         false => (m.labels_svg(), m.svg(events), zoom::CONTROLS),
     };
     let (css0, controls, script) = (style::CSS, style::CONTROLS, zoom::SCRIPT);

@@ -217,7 +217,12 @@ impl Model {
         }
         m.lanes = lanes.into_iter().collect();
         // A delayed message's arrival is busy too.
-        busy.extend(m.arrows.iter().filter(|a| a.arrive > a.sent).map(|a| a.arrive));
+        busy.extend(
+            m.arrows
+                .iter()
+                .filter(|a| a.arrive > a.sent)
+                .map(|a| a.arrive),
+        );
         m.axis = Axis::new(t0, m.t_end, &busy, compress_idle);
         m
     }
@@ -317,15 +322,23 @@ impl Model {
         let breaks = self.axis.breaks().count();
         let squeezed = match breaks {
             0 => String::new(),
-            _ => format!(" · {:.0} ms of it idle, squeezed into {breaks} marked breaks", ms(idle)),
+            1 => format!(
+                " · {:.0} ms of it idle, squeezed into a marked break",
+                ms(idle)
+            ),
+            _ => format!(
+                " · {:.0} ms of it idle, squeezed into {breaks} marked breaks",
+                ms(idle)
+            ),
+        };
+        let messages = match self.arrows.len() {
+            0 => "no messages in the trace".to_string(),
+            n => format!("{n} messages, {lost} dropped or blocked"),
         };
         format!(
-            "{nodes} nodes · {:.0} ms{squeezed} · {} messages, {lost} dropped or blocked · \
-             {:.2} px per ms",
+            "{nodes} nodes · {:.0} ms{squeezed} · {messages} · {:.2} px per ms",
             ms(span),
-            self.arrows.len(),
             self.axis.px_per_ms
         )
     }
-
 }
