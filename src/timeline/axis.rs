@@ -16,7 +16,7 @@ pub(crate) const TARGET_WIDTH: f64 = 3000.0;
 /// Bounds of the scale, in pixels per millisecond: a long run scrolls rather than
 /// shrinking below the first; a short one is not blown up past the second.
 const MIN_PX_PER_MS: f64 = 0.05;
-const MAX_PX_PER_MS: f64 = 40.0;
+const MAX_PX_PER_MS: f64 = 20.0;
 /// Time kept linear on each side of a busy event, so that it is not drawn on a break.
 const PAD_US: u64 = 4_000;
 /// A quiet stretch shorter than this stays linear.
