@@ -193,9 +193,9 @@ pub fn render_html_with<M: Model>(
             .filter(|&t| t != PENDING)
             .max()
             .unwrap_or(0);
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<h3>Latency over time</h3>{}<div class=\"scroll\">{}</div>\n",
+            "<h3>Latency over time</h3>{}<div class=\"scroll\">{}</div>",
             latency::latency_legend(&points),
             latency::latency_svg(&points, &shades, end / 1000),
         );

@@ -31,7 +31,7 @@ pub struct Shade {
     pub from_us: u64,
     /// When it ended; `None`: at the end of the plot.
     pub to_us: Option<u64>,
-    /// One of the fault classes of [`FAULT_STYLES`] (`f-part`, `f-crash`, `f-disc`).
+    /// The fault's class, which picks its colour: `f-part`, `f-crash` or `f-disc`.
     pub class: &'static str,
     /// What it was, in words.
     pub label: String,

@@ -112,7 +112,7 @@ impl Model {
             for bx in [x, xe] {
                 let _ = write!(s, "<path class='zig' d='M{bx:.1} 4l3 4l-6 4l6 4l-3 4'/>");
             }
-            text(s, "brkt", (x + xe) / 2.0, 13.0, &format!("{took}"));
+            text(s, "brkt", (x + xe) / 2.0, 13.0, &took);
             s.push_str("</g>");
         }
     }
