@@ -174,6 +174,11 @@ pub fn render_html_with<M: Model>(
     );
     if !faults.is_empty() {
         html.push_str(&fault_legend());
+        html.push_str(
+            "<p>Shaded behind the points and the bars: when the network was partitioned \
+             or a node was crashed or disconnected (hover a shade for which, and when). On \
+             a key's compressed axis a shade spans the operations that ran during it.</p>\n",
+        );
     }
     if extras.latency {
         let points = latency_points(model, ops, &next_call);
