@@ -79,6 +79,7 @@ pub mod state_machine;
 pub mod status;
 pub mod storage;
 pub mod summary;
+pub mod svg;
 pub mod timeline;
 pub mod trace;
 pub(crate) mod transport;
