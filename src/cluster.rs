@@ -28,7 +28,10 @@ use crate::trace::Trace;
 use crate::transport::ClientLink;
 use crate::types::{Index, NodeId, Role, Term};
 
+mod logs;
 mod reconfig;
+
+pub use logs::LogView;
 
 /// A running node thread.
 struct Running<S: StateMachine> {

@@ -34,6 +34,7 @@ pub mod raft;
 pub mod router;
 pub mod safety;
 pub mod scenarios;
+pub mod script;
 pub mod sim;
 mod spin;
 pub mod state_machine;
