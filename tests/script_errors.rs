@@ -22,7 +22,11 @@ fn an_unknown_node_names_the_line_and_the_nodes() {
         "broken.txt line 5: `crash n7`: no such node; the cluster has n0..n4"
     );
     // What ran before the failure is kept.
-    assert!(out.output.contains("run until leader\n----\n"), "{}", out.output);
+    assert!(
+        out.output.contains("run until leader\n----\n"),
+        "{}",
+        out.output
+    );
     assert!(!out.trace.is_empty());
 }
 
@@ -31,7 +35,10 @@ fn an_unknown_command_lists_the_commands() {
     let e = script::parse("broken.txt", "cluster 3\nelect n1\n").unwrap_err();
     assert_eq!(e.line, 2);
     assert!(e.message.contains("unknown command `elect`"), "{e}");
-    assert!(e.message.contains("timeout") && e.message.contains("expect"), "{e}");
+    assert!(
+        e.message.contains("timeout") && e.message.contains("expect"),
+        "{e}"
+    );
 }
 
 #[test]
