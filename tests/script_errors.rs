@@ -52,6 +52,13 @@ fn bad_arguments_are_parse_errors_with_the_line() {
         ("cluster 3\npartition n0 n1\n", 2, "at least two groups"),
         ("cluster 3\nexpect log n0 = 1-1\n", 2, "not INDEX@TERM"),
         ("cluster 3 unsafe=everything\n", 1, "unknown unsafe switch"),
+        ("cluster 100000\n", 1, "1 to 99"),
+        ("cluster 3\nrun 5000s\n", 2, "at most 1h"),
+        ("cluster 3\nrun until leader within 1e9s\n", 2, "at most 1h"),
+        ("cluster 3\ndeliver n0->n1 0\n", 2, "at least one"),
+        ("cluster 3\nhold n0-n1\n", 2, "not a link"),
+        ("cluster 3\nnet drop=1.5\n", 2, "probability"),
+        ("cluster 3\ndisk n0 log=2 1\n", 2, "never decrease"),
     ] {
         let e = script::parse("broken.txt", text).unwrap_err();
         assert_eq!(e.line, line, "{text}: {e}");

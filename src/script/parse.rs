@@ -114,6 +114,21 @@ pub(crate) enum Expect {
     Held(usize),
 }
 
+/// One change `net` makes to the network's settings.
+#[derive(Debug, Clone)]
+pub(crate) enum NetSet {
+    /// `reliable` or `unreliable`: every setting at once.
+    Preset(NetConfig),
+    /// `drop=P`.
+    Drop(f64),
+    /// `dup=P`.
+    Dup(f64),
+    /// `delay=A..B` or `delay=D`.
+    Delay(Duration, Duration),
+    /// `reorder=on|off`.
+    Reorder(bool),
+}
+
 /// A member of a partition group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Member {
@@ -166,7 +181,7 @@ pub(crate) enum Cmd {
     /// Groups of nodes and of named clients (whose addresses confine them to a side).
     Partition(Vec<Vec<Member>>),
     Heal,
-    Net(Vec<(String, String)>),
+    Net(Vec<NetSet>),
     AddNode,
     RemoveNode(NodeId),
     Transfer(NodeId),
@@ -277,6 +292,7 @@ fn parse_command(code: &str) -> R<Cmd> {
         "unhold" => none(Cmd::Unhold),
         "deliver" => {
             let (count, rest) = match args.last().map(|a| a.parse::<usize>()) {
+                Some(Ok(0)) => return Err("deliver at least one message".into()),
                 Some(Ok(n)) => (n, &args[..args.len() - 1]),
                 _ => (usize::MAX, args),
             };
@@ -325,7 +341,25 @@ fn parse_command(code: &str) -> R<Cmd> {
                     "usage: net reliable|unreliable|drop=P dup=P delay=A..B reorder=on|off".into(),
                 );
             }
-            Ok(Cmd::Net(kv))
+            let sets = kv
+                .iter()
+                .map(|(k, v)| {
+                    Ok(match k.as_str() {
+                        "reliable" | "unreliable" => NetSet::Preset(net_preset(k)?),
+                        "drop" => NetSet::Drop(rate(v)?),
+                        "dup" => NetSet::Dup(rate(v)?),
+                        "delay" => match range(v) {
+                            Ok((lo, hi)) => NetSet::Delay(lo, hi),
+                            Err(_) => {
+                                let d = duration(v)?;
+                                NetSet::Delay(d, d)
+                            }
+                        },
+                        _ => NetSet::Reorder(switch(v)?),
+                    })
+                })
+                .collect::<R<Vec<_>>>()?;
+            Ok(Cmd::Net(sets))
         }
         "add_node" => none(Cmd::AddNode),
         "remove_node" => match args {
@@ -366,8 +400,8 @@ fn parse_cluster(args: &[&str]) -> R<Cmd> {
     let nodes: usize = n
         .parse()
         .ok()
-        .filter(|&n| n > 0)
-        .ok_or_else(|| format!("`{n}` is not a number of nodes (1 or more); {usage}"))?;
+        .filter(|&n| (1..=MAX_NODES).contains(&n))
+        .ok_or_else(|| format!("`{n}` is not a number of nodes (1 to {MAX_NODES}); {usage}"))?;
     let keys = [
         "seed",
         "election",
@@ -644,9 +678,16 @@ pub(crate) fn net_preset(s: &str) -> R<NetConfig> {
     }
 }
 
+/// The most nodes a script's cluster may have.
+const MAX_NODES: usize = 99;
+
+/// The longest duration a script may name: an hour of virtual time is millions of
+/// events already.
+const MAX_DURATION_SECS: f64 = 3600.0;
+
 /// `300ms`, `2s`, `1.5s`, `500us`.
 pub(crate) fn duration(s: &str) -> R<Duration> {
-    let bad = || format!("`{s}` is not a duration (write 300ms, 2s, 1.5s or 500us)");
+    let bad = || format!("`{s}` is not a duration (write 300ms, 2s, 1.5s or 500us; at most 1h)");
     let (num, unit) = if let Some(n) = s.strip_suffix("ms") {
         (n, 1e-3)
     } else if let Some(n) = s.strip_suffix("us") {
@@ -657,7 +698,7 @@ pub(crate) fn duration(s: &str) -> R<Duration> {
         return Err(bad());
     };
     let v: f64 = num.parse().map_err(|_| bad())?;
-    if !(0.0..1e7).contains(&v) {
+    if !(0.0..=MAX_DURATION_SECS).contains(&(v * unit)) {
         return Err(bad());
     }
     Ok(Duration::from_secs_f64(v * unit))

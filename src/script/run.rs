@@ -17,7 +17,7 @@ use crate::status::Status;
 use crate::types::{NodeId, Role};
 use crate::Cluster;
 
-use super::parse::{self, Cmd, Cond, Expect, Line, Member, Show};
+use super::parse::{Cmd, Cond, Expect, Line, Member, NetSet, Show};
 use super::{Outcome, RunOptions, Script, ScriptError};
 
 type Disk = Persisted<kv::Command, <KvStore as StateMachine>::Snapshot>;
@@ -366,24 +366,15 @@ impl<'a> Runner<'a> {
                 self.cluster()?.partition(&groups);
             }
             Cmd::Heal => self.cluster()?.heal(),
-            Cmd::Net(pairs) => {
+            Cmd::Net(sets) => {
                 let mut net = self.net.clone();
-                for (k, v) in pairs {
-                    match k.as_str() {
-                        "reliable" | "unreliable" => net = parse::net_preset(k)?,
-                        "drop" => net.drop_rate = parse::rate(v)?,
-                        "dup" => net.duplicate_rate = parse::rate(v)?,
-                        "delay" => {
-                            (net.delay_min, net.delay_max) = match parse::range(v) {
-                                Ok(r) => r,
-                                Err(_) => {
-                                    let d = parse::duration(v)?;
-                                    (d, d)
-                                }
-                            }
-                        }
-                        "reorder" => net.long_reordering = parse::switch(v)?,
-                        _ => unreachable!("the parser accepts only these"),
+                for set in sets {
+                    match set {
+                        NetSet::Preset(preset) => net = preset.clone(),
+                        NetSet::Drop(p) => net.drop_rate = *p,
+                        NetSet::Dup(p) => net.duplicate_rate = *p,
+                        NetSet::Delay(lo, hi) => (net.delay_min, net.delay_max) = (*lo, *hi),
+                        NetSet::Reorder(on) => net.long_reordering = *on,
                     }
                 }
                 self.cluster()?
