@@ -11,7 +11,12 @@ use raftsim::script::{self, RunOptions};
 
 /// What went wrong with one script: its name and a readable report.
 fn check(path: &Path, update: bool) -> Result<(), String> {
-    let name = path.display().to_string();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let name = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
     let expected = std::fs::read_to_string(path).map_err(|e| format!("{name}: {e}"))?;
     let parsed = script::parse(&name, &expected).map_err(|e| e.to_string())?;
     let outcome = script::run(&parsed, &RunOptions::default());
