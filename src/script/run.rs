@@ -79,7 +79,14 @@ impl<'a> Runner<'a> {
             block.append(&mut out);
             if !block.is_empty() {
                 transcript.push("----".into());
-                transcript.extend(block);
+                // A blank line would end the block when the file is read back.
+                transcript.extend(block.into_iter().map(|l| {
+                    if l.trim().is_empty() {
+                        "(blank)".to_string()
+                    } else {
+                        l
+                    }
+                }));
                 // A blank line ends the block, unless the script has one there already.
                 let next_blank = match lines.get(i + 1) {
                     None => true,
