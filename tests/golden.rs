@@ -160,3 +160,29 @@ fn scripts_replay_identically() {
     assert_eq!(a.output, b.output);
     assert_eq!(a.trace, b.trace);
 }
+
+#[test]
+fn a_recorded_file_runs_again_to_itself() {
+    // The output blocks are skipped when a recorded file is read back, and a command
+    // with no blank line after it gets one: recording twice changes nothing.
+    let text =
+        "# comment\ncluster 3 seed=1\nrun until leader\nstatus\nlog n0\n\n# end\nexpect safe\n";
+    let first = script::run(
+        &script::parse("a.txt", text).unwrap(),
+        &RunOptions::default(),
+    );
+    assert!(first.failed.is_none(), "{:?}", first.failed);
+    let again = script::parse("a.txt", &first.output).unwrap();
+    let second = script::run(&again, &RunOptions::default());
+    assert_eq!(first.output, second.output);
+    assert!(
+        first.output.contains("status\n----\nn0 "),
+        "{}",
+        first.output
+    );
+    assert!(
+        first.output.contains("\n\n# end\nexpect safe\n"),
+        "{}",
+        first.output
+    );
+}
