@@ -28,10 +28,10 @@ use crate::trace::Trace;
 use crate::transport::ClientLink;
 use crate::types::{Index, NodeId, Role, Term};
 
-mod logs;
 mod reconfig;
+mod stepping;
 
-pub use logs::LogView;
+pub use stepping::LogView;
 
 /// A running node thread.
 struct Running<S: StateMachine> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::check::kv_model::KvModel;
 use crate::check::{linearizability, KvHistory};
 use crate::config::Config;
+use crate::error::Error;
 use crate::event::{Event, EventKind};
 use crate::kv::{self, KvStore};
 use crate::log::{Entry, RaftLog};
@@ -189,17 +190,22 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn world(&self) -> R<&Arc<parking_lot::Mutex<crate::sim::World<KvStore>>>> {
-        self.cluster()?.world().ok_or_else(|| {
+    /// Checks that the cluster runs on the simulated runtime, for the commands that step
+    /// messages or timers by hand.
+    fn simulated(&self) -> R {
+        if self.cluster()?.is_simulated() {
+            return Ok(());
+        }
+        Err(
             "this command steps messages or timers by hand, which only the simulated \
              runtime can do (run the script without --threads)"
-                .to_string()
-        })
+                .to_string(),
+        )
     }
 
     fn command(&mut self, cmd: &Cmd, out: &mut Vec<String>) -> R {
         if cmd.needs_simulation() {
-            self.world()?;
+            self.simulated()?;
         }
         match cmd {
             Cmd::Disk {
@@ -305,24 +311,23 @@ impl<'a> Runner<'a> {
             }
             Cmd::Heartbeat(ids) => {
                 for id in self.all_known(ids)? {
-                    let c = self.cluster()?;
-                    if c.status(id).role != Role::Leader || !c.status(id).alive {
-                        return Err(format!(
-                            "n{id} does not lead; only a leader sends heartbeats"
-                        ));
-                    }
-                    c.on_node(id, |d, now| d.fire_heartbeat(now));
+                    self.cluster()?.fire_heartbeat(id).map_err(|e| match e {
+                        Error::NotLeader(_) => {
+                            format!("n{id} does not lead; only a leader sends heartbeats")
+                        }
+                        e => e.to_string(),
+                    })?;
                 }
             }
-            Cmd::Timers(on) => self.world()?.lock().freeze_timers(!on),
+            Cmd::Timers(on) => self.cluster()?.freeze_timers(!on).map_err(text)?,
             Cmd::Hold(f) => {
                 self.check_filter(f)?;
-                self.world()?.lock().hold(f.clone());
+                self.cluster()?.hold_messages(f.clone()).map_err(text)?;
             }
-            Cmd::Unhold => self.world()?.lock().unhold(),
+            Cmd::Unhold => self.cluster()?.stop_holding().map_err(text)?,
             Cmd::Deliver(f, max) => {
                 self.check_filter(f)?;
-                let n = self.world()?.lock().deliver_held(f, *max);
+                let n = self.cluster()?.deliver_held(f, *max).map_err(text)?;
                 if n == 0 {
                     return Err(format!("no held message matches; {}", self.held_list()?));
                 }
@@ -330,7 +335,7 @@ impl<'a> Runner<'a> {
             }
             Cmd::Drop(f) => {
                 self.check_filter(f)?;
-                let n = self.world()?.lock().drop_held(f);
+                let n = self.cluster()?.drop_held(f).map_err(text)?;
                 if n == 0 {
                     return Err(format!("no held message matches; {}", self.held_list()?));
                 }
@@ -447,41 +452,7 @@ impl<'a> Runner<'a> {
     }
 
     fn held_lines(&self) -> R<Vec<String>> {
-        let world = self.world()?.lock();
-        Ok(world
-            .held()
-            .iter()
-            .map(|p| {
-                use crate::net::Routable;
-                // What an AppendEntries carries, in the log's own words (index@term).
-                let detail = match &p.msg {
-                    crate::wire::Wire::Raft(crate::message::Message::AppendEntries {
-                        prev_log_index,
-                        prev_log_term,
-                        entries,
-                        leader_commit,
-                        ..
-                    }) => {
-                        let carried: Vec<String> = entries
-                            .iter()
-                            .map(|e| format!("{}@{}", e.index, e.term))
-                            .collect();
-                        format!(
-                            " prev {prev_log_index}@{prev_log_term} [{}] commit {leader_commit}",
-                            carried.join(" ")
-                        )
-                    }
-                    _ => String::new(),
-                };
-                format!(
-                    "n{}->n{} {} t{}{detail}",
-                    p.from,
-                    p.to,
-                    p.msg.kind(),
-                    p.msg.term()
-                )
-            })
-            .collect())
+        self.cluster()?.held_messages().map_err(text)
     }
 
     fn held_list(&self) -> R<String> {
@@ -672,7 +643,7 @@ impl<'a> Runner<'a> {
                 }
             }
             Expect::Held(n) => {
-                let got = self.world()?.lock().held().len();
+                let got = self.held_lines()?.len();
                 if got != *n {
                     return Err(format!("{got} held; {}", self.held_list()?));
                 }
@@ -692,6 +663,11 @@ fn label(what: &str) -> kv::Command {
             key: what.to_string(),
         },
     })
+}
+
+/// An error's words.
+fn text(e: Error) -> String {
+    e.to_string()
 }
 
 /// The live node leading the highest term with a majority behind it.
