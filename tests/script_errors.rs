@@ -133,3 +133,22 @@ fn a_script_runs_on_the_threaded_runtime_too() {
     assert!(out.failed.is_none(), "{:?}\n{}", out.failed, out.output);
     assert!(out.output.contains("k = v"), "{}", out.output);
 }
+
+#[test]
+fn the_cluster_stepping_methods_refuse_the_threaded_runtime() {
+    use raftsim::kv::KvStore;
+    use raftsim::sim::MessageFilter;
+    let c: raftsim::Cluster<KvStore> =
+        raftsim::Cluster::try_with_config(3, raftsim::Config::default()).unwrap();
+    let any = MessageFilter::default();
+    assert!(matches!(
+        c.freeze_timers(true),
+        Err(raftsim::Error::Unsupported(_))
+    ));
+    assert!(c.hold_messages(any.clone()).is_err());
+    assert!(c.deliver_held(&any, 1).is_err());
+    assert!(c.drop_held(&any).is_err());
+    assert!(c.held_messages().is_err());
+    // A heartbeat needs a leader, on either runtime.
+    assert!(c.fire_heartbeat(7).is_err());
+}
