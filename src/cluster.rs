@@ -43,6 +43,9 @@ mod state;
 mod faults;
 
 mod reconfig;
+mod stepping;
+
+pub use stepping::LogView;
 
 mod observe;
 
