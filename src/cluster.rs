@@ -7,7 +7,9 @@
 //! (`clients.rs`), proposing (`propose.rs`), reading the nodes' state and waiting
 //! for it (`state.rs`), faults (`faults.rs`), membership and leadership transfer
 //! (`reconfig.rs`), observation (`observe.rs`), then the advanced part: time, the
-//! runtime and scripting a node (`runtime.rs`).
+//! runtime and scripting a node (`runtime.rs`), and exact stepping on the simulated
+//! runtime — holding, delivering and dropping messages, frozen timers — for scripts
+//! (`stepping.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -43,13 +45,14 @@ mod state;
 mod faults;
 
 mod reconfig;
-mod stepping;
-
-pub use stepping::LogView;
 
 mod observe;
 
 mod runtime;
+
+mod stepping;
+
+pub use stepping::LogView;
 
 /// A running node thread.
 struct Running<S: StateMachine> {

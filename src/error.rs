@@ -39,6 +39,9 @@ pub enum Error {
     /// The request cannot be carried out in the cluster's current state
     /// (e.g. removing the last member); the text says why.
     Rejected(String),
+    /// The request needs what this cluster does not have (e.g. holding messages needs
+    /// the simulated runtime); the text says what.
+    Unsupported(String),
     /// The key/value client's session expired (dissertation §6.3): the cluster keeps
     /// only the most recently active `Config::max_client_sessions` sessions, and with
     /// this one it forgot which of the client's writes it had applied. The write was
@@ -56,6 +59,7 @@ impl std::fmt::Display for Error {
             Error::NodeCrashed(id) => write!(f, "node {id} is crashed"),
             Error::NotLeader(nl) => write!(f, "{nl}"),
             Error::Rejected(why) => write!(f, "rejected: {why}"),
+            Error::Unsupported(what) => write!(f, "unsupported: {what}"),
             Error::SessionExpired => write!(
                 f,
                 "client session expired (the cluster keeps only the most recently active \

@@ -27,6 +27,8 @@ pub struct LogView {
     pub entries: Vec<(Index, Term)>,
 }
 
+/// Advanced: exact stepping on the simulated runtime (holding, delivering and dropping
+/// messages, frozen timers, scripted heartbeats), and a node's stored log.
 impl<S: StateMachine + Default> Cluster<S> {
     /// Node `id`'s log as stored (for a crashed node, what it persisted).
     pub fn log_view(&self, id: NodeId) -> Result<LogView, Error> {
