@@ -73,6 +73,7 @@ pub mod router;
 pub mod safety;
 #[cfg(feature = "harness")]
 pub mod scenarios;
+#[cfg(feature = "harness")]
 pub mod script;
 pub mod sim;
 mod spin;
