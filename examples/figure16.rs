@@ -54,6 +54,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use raftsim::config::derive_seed;
+use raftsim::raft;
 use raftsim::state_machine::Noop;
 use raftsim::{Cluster, Config, EventKind, NetConfig, NodeId, Role, Runtime};
 use rand::rngs::StdRng;
@@ -494,7 +495,7 @@ fn first_heartbeat(cluster: &Cluster<Noop>, old: NodeId, since: u64) -> Option<u
     events
         .iter()
         .filter(|e| e.at_us > since)
-        .find(|e| matches!(e.kind, EventKind::AppendAccepted { leader, .. } if leader != old))
+        .find(|e| matches!(e.kind, EventKind::Raft(raft::Event::AppendAccepted { leader, .. }) if leader != old))
         .map(|e| e.at_us)
 }
 

@@ -44,7 +44,7 @@ use serde::Serialize;
 
 use crate::event::{Event, EventKind};
 use crate::log::{Entry, Payload};
-use crate::raft::{Raft, Ready};
+use crate::raft::{self, Emitted, Raft, Ready};
 use crate::trace::Trace;
 use crate::types::{Index, NodeId, Role, Term};
 
@@ -127,7 +127,7 @@ impl fmt::Display for Violation {
 #[derive(Debug)]
 pub struct StepOutput<'a, C> {
     /// The step's events, in the order the core emitted them (`Ready::events`).
-    pub events: &'a [EventKind],
+    pub events: &'a [Emitted],
     /// Where the log changed (`Ready::log_dirty_from`).
     pub log_dirty_from: Option<Index>,
     /// The entries handed out to apply, in order (`Ready::committed`).
@@ -414,11 +414,11 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
         // snapshots installed, then entries applied, then any commit not yet applied.
         let mut last_installed = None;
         for e in out.events {
-            if let EventKind::SnapshotInstalled {
+            if let raft::Event::SnapshotInstalled {
                 last_index,
                 last_term,
                 ..
-            } = *e
+            } = e.event
             {
                 let snap = (last_index, last_term);
                 self.check_snapshot(id, term, &mut view, snap, Restore::Installed);
@@ -467,14 +467,14 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
         id: NodeId,
         core: &Raft<C, D>,
         view: &NodeView,
-        events: &[EventKind],
+        events: &[Emitted],
     ) -> Vec<Win> {
         let mut wins: Vec<Win> = Vec::new();
         let mut role = view.role.unwrap_or(Role::Follower);
         let mut term = view.term;
         for e in events {
-            match *e {
-                EventKind::RoleChanged { to, term: t, .. } => {
+            match e.event {
+                raft::Event::RoleChanged { to, term: t, .. } => {
                     role = to;
                     term = t;
                     if to == Role::Leader {
@@ -485,7 +485,7 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
                         });
                     }
                 }
-                EventKind::Truncated { from, to, .. } => {
+                raft::Event::Truncated { from, to, .. } => {
                     if role == Role::Leader {
                         self.violate(
                             Property::LeaderAppendOnly,
@@ -501,7 +501,7 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
                         w.intact_upto = w.intact_upto.min(from - 1);
                     }
                 }
-                EventKind::SnapshotInstalled { last_index, .. } => {
+                raft::Event::SnapshotInstalled { last_index, .. } => {
                     if role == Role::Leader {
                         self.violate(
                             Property::LeaderAppendOnly,
@@ -588,7 +588,7 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
         id: NodeId,
         core: &Raft<C, D>,
         view: &NodeView,
-        events: &[EventKind],
+        events: &[Emitted],
     ) {
         let term = core.term();
         let log = core.log();
@@ -597,7 +597,7 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
         };
         let kept_leading = !events
             .iter()
-            .any(|e| matches!(e, EventKind::RoleChanged { .. }));
+            .any(|e| matches!(e.event, raft::Event::RoleChanged { .. }));
         if t == term
             && kept_leading
             && last > log.snapshot_index()

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use raftsim::event::{EventKind, VoteRefusal};
 use raftsim::log::Snapshot;
 use raftsim::membership::Membership;
 use raftsim::message::{Envelope, Message};
+use raftsim::raft;
 use raftsim::raft::testkit::{is_vote, CoreNet};
+use raftsim::raft::VoteRefusal;
 use raftsim::raft::{HardState, RaftConfig};
 use raftsim::{NodeId, NotLeader, Role, Term};
 
@@ -16,7 +17,7 @@ fn refusals(net: &CoreNet, voter: NodeId) -> Vec<(NodeId, Term, VoteRefusal)> {
     net.events(voter)
         .into_iter()
         .filter_map(|e| match e {
-            EventKind::VoteRefused {
+            raft::Event::VoteRefused {
                 candidate,
                 term,
                 reason,
@@ -31,7 +32,7 @@ fn grants(net: &CoreNet, voter: NodeId) -> Vec<(NodeId, Term)> {
     net.events(voter)
         .into_iter()
         .filter_map(|e| match e {
-            EventKind::VoteGranted {
+            raft::Event::VoteGranted {
                 candidate,
                 term,
                 pre_vote: false,
@@ -223,7 +224,7 @@ fn a_higher_term_in_any_message_turns_a_leader_into_a_follower() {
         net.deliver_one();
         let r = net.node(0);
         assert_eq!((r.role(), r.term()), (Role::Follower, 5), "after a {kind}");
-        assert!(net.events(0).contains(&EventKind::TermChanged {
+        assert!(net.events(0).contains(&raft::Event::TermChanged {
             from: 1,
             to: 5,
             seen_from: 1
@@ -274,7 +275,7 @@ fn a_stale_leader_is_rejected_with_the_higher_term_and_steps_down() {
         assert!(
             net.events(id).iter().any(|e| matches!(
                 e,
-                EventKind::AppendRejected { leader: 0, reason, .. } if reason.contains("stale term 1")
+                raft::Event::AppendRejected { leader: 0, reason, .. } if matches!(reason, raft::AppendRefusal::StaleTerm { term: 1, .. })
             )),
             "n{id} rejects the stale leader"
         );
@@ -296,7 +297,7 @@ fn a_stale_leader_is_rejected_with_the_higher_term_and_steps_down() {
 fn pre_vote_keeps_a_rejoining_partitioned_node_from_bumping_the_term() {
     let cfg = RaftConfig {
         pre_vote: true,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     };
     let mut net: CoreNet = CoreNet::with_config(3, cfg);
     net.elect(0);
@@ -346,7 +347,7 @@ fn without_pre_vote_a_rejoining_partitioned_node_deposes_the_leader() {
 fn check_quorum_a_leader_cut_off_from_the_majority_steps_down() {
     let cfg = RaftConfig {
         check_quorum: true,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     };
     let mut net: CoreNet = CoreNet::with_config(5, cfg);
     net.elect(0);
@@ -364,7 +365,7 @@ fn check_quorum_a_leader_cut_off_from_the_majority_steps_down() {
     assert_eq!((r.role(), r.term()), (Role::Follower, 1));
     assert!(net.events(0).iter().any(|e| matches!(
         e,
-        EventKind::RoleChanged { to: Role::Follower, reason, .. } if reason.contains("CheckQuorum")
+        raft::Event::RoleChanged { to: Role::Follower, reason, .. } if matches!(reason, raft::Reason::CheckQuorum { .. })
     )));
 }
 
@@ -375,7 +376,7 @@ fn check_quorum_a_leader_cut_off_from_the_majority_steps_down() {
 fn the_leader_lease_refuses_a_disruptive_candidate_while_the_leader_is_alive() {
     let cfg = RaftConfig {
         check_quorum: true,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     };
     let min = cfg.election_timeout_min;
     let mut net: CoreNet = CoreNet::with_config(3, cfg);
@@ -431,12 +432,12 @@ fn leadership_transfer_through_timeout_now_elects_the_target() {
     assert_eq!(net.leader(), Some(2));
     assert!(net.events(2).iter().any(|e| matches!(
         e,
-        EventKind::ElectionStarted { term: 2, pre_vote: false, reason } if reason.contains("TimeoutNow")
+        raft::Event::ElectionStarted { term: 2, pre_vote: false, reason } if matches!(reason, raft::Reason::TimeoutNow { .. })
     )));
     assert!(
         !net.events(0)
             .iter()
-            .any(|e| matches!(e, EventKind::TransferAborted { .. })),
+            .any(|e| matches!(e, raft::Event::TransferAborted { .. })),
         "the transfer succeeded: {:?}",
         net.events(0)
     );
@@ -450,7 +451,7 @@ fn leadership_transfer_to_a_lagging_target_catches_it_up_first() {
     let cfg = RaftConfig {
         pre_vote: true,
         check_quorum: true,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     };
     let mut net: CoreNet = CoreNet::with_config(3, cfg);
     net.elect(0);

@@ -1,10 +1,11 @@
 //! The paper's Figure 7 and Figure 8, built exactly on the pure Raft core and stepped by
 //! hand with the testkit: no threads, no clock, every message delivered on purpose.
 
-use raftsim::event::{EventKind, VoteRefusal};
 use raftsim::message::Envelope;
+use raftsim::raft;
 use raftsim::raft::testkit::{carries_index, is_append, is_vote, CoreNet};
 use raftsim::raft::RaftConfig;
+use raftsim::raft::VoteRefusal;
 use raftsim::{NodeId, Role, Term};
 
 // ---- Figure 7 ----------------------------------------------------------------------
@@ -26,7 +27,7 @@ use raftsim::scenarios::figure7::LOGS as FIGURE_7;
 /// in term 8. Each scenario gets a fresh copy, so its election runs in term 9, a term in
 /// which nobody has voted yet: only the logs decide (§5.4.1).
 fn figure7() -> CoreNet {
-    CoreNet::with_logs_at(RaftConfig::default(), 8, &FIGURE_7)
+    CoreNet::with_logs_at(RaftConfig::figure2(), 8, &FIGURE_7)
 }
 
 /// Who granted and who refused `candidate`'s vote in `term`, from the voters' events.
@@ -35,12 +36,12 @@ fn ballots(net: &CoreNet, candidate: NodeId, term: Term) -> (Vec<NodeId>, Vec<No
     let (mut granted, mut refused) = (Vec::new(), Vec::new());
     for (voter, ev) in net.all_events() {
         match ev {
-            EventKind::VoteGranted {
+            raft::Event::VoteGranted {
                 candidate: c,
                 term: t,
                 pre_vote: false,
             } if *c == candidate && *t == term => granted.push(*voter),
-            EventKind::VoteRefused {
+            raft::Event::VoteRefused {
                 candidate: c,
                 term: t,
                 reason,
@@ -168,7 +169,7 @@ fn figure7_a_wins_with_b_e_f_d_wins_with_everyone_f_cannot_win() {
 #[test]
 fn figure7_leader_of_term_8_brings_every_follower_in_line() {
     // The moment before the figure: every server in term 7, the leader not yet elected.
-    let mut net: CoreNet = CoreNet::with_logs_at(RaftConfig::default(), 7, &FIGURE_7);
+    let mut net: CoreNet = CoreNet::with_logs_at(RaftConfig::figure2(), 7, &FIGURE_7);
     net.tick_election(LEADER);
     net.deliver_matching(is_vote);
     assert_eq!(net.node(LEADER).role(), Role::Leader);
@@ -188,7 +189,7 @@ fn figure7_leader_of_term_8_brings_every_follower_in_line() {
         net.events(id)
             .into_iter()
             .filter_map(|e| match e {
-                EventKind::Truncated {
+                raft::Event::Truncated {
                     from, to, terms, ..
                 } => Some((from, to, terms)),
                 _ => None,
@@ -224,7 +225,7 @@ fn figure8_config(unsafe_commit: bool) -> RaftConfig {
         // index 2 without the one at index 3.
         max_entries_per_append: 1,
         unsafe_commit_previous_term_entries: unsafe_commit,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     }
 }
 
@@ -236,7 +237,7 @@ fn commits(net: &CoreNet, id: NodeId) -> Vec<(u64, u64)> {
     net.events(id)
         .into_iter()
         .filter_map(|e| match e {
-            EventKind::Committed { from, to } => Some((from, to)),
+            raft::Event::Committed { from, to, .. } => Some((from, to)),
             _ => None,
         })
         .collect()
@@ -272,7 +273,7 @@ fn figure8_up_to_c(cfg: RaftConfig) -> CoreNet {
     assert_eq!(net.leader_of(3), Some(S5));
     assert!(matches!(
         net.events(S2).last(),
-        Some(EventKind::VoteRefused {
+        Some(raft::Event::VoteRefused {
             reason: VoteRefusal::LogBehind { .. },
             ..
         })
@@ -336,7 +337,7 @@ fn figure8_d(net: &mut CoreNet) {
     let voters: Vec<NodeId> = net
         .all_events()
         .iter()
-        .filter(|(_, e)| matches!(e, EventKind::VoteGranted { candidate: S5, .. }))
+        .filter(|(_, e)| matches!(e, raft::Event::VoteGranted { candidate: S5, .. }))
         .map(|(v, _)| *v)
         .collect();
     assert_eq!(voters, vec![S2, S3, S4]);
@@ -363,7 +364,7 @@ fn figure8_entry_of_an_earlier_term_is_not_committed_by_counting_replicas() {
     }
     for id in [S2, S3, S4] {
         let t = net.events(id).into_iter().find_map(|e| match e {
-            EventKind::Truncated { from, terms, .. } => Some((from, terms)),
+            raft::Event::Truncated { from, terms, .. } => Some((from, terms)),
             _ => None,
         });
         assert_eq!(
@@ -433,7 +434,7 @@ fn figure8_e_an_entry_of_the_current_term_commits_the_earlier_ones_and_s5_cannot
     for id in [S2, S3] {
         assert!(net.events(id).iter().any(|e| matches!(
             e,
-            EventKind::VoteRefused {
+            raft::Event::VoteRefused {
                 candidate: S5,
                 reason: VoteRefusal::LogBehind {
                     own_last_term: 4,

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use raftsim::event::{Fate, VoteRefusal};
+use raftsim::event::Fate;
+use raftsim::raft;
+use raftsim::raft::VoteRefusal;
 use raftsim::state_machine::Recorder;
 use raftsim::{timeline, Cluster, Config, Event, EventKind, Role};
 
@@ -133,18 +135,22 @@ fn a_real_run_shows_lanes_roles_arrows_the_crash_and_the_partition() {
 #[test]
 fn a_dropped_message_ends_in_a_cross_and_a_delayed_one_arrives_later() {
     let leader = Some(Role::Leader);
-    let won = EventKind::RoleChanged {
+    let won = EventKind::Raft(raft::Event::RoleChanged {
         from: Role::Candidate,
         to: Role::Leader,
         term: 1,
-        reason: "won with <2 of 3> votes".into(),
-    };
-    let refused = EventKind::VoteRefused {
+        reason: raft::Reason::WonElection {
+            term: 1,
+            votes: vec![0, 1],
+            voters: 3,
+        },
+    });
+    let refused = EventKind::Raft(raft::Event::VoteRefused {
         candidate: 2,
         term: 1,
         pre_vote: false,
         reason: VoteRefusal::AlreadyVoted { voted_for: 0 },
-    };
+    });
     let delayed = Fate::Delayed { delay_us: 12_000 };
     let events = vec![
         event(10, Some(0), 1, leader, won),
@@ -158,7 +164,14 @@ fn a_dropped_message_ends_in_a_cross_and_a_delayed_one_arrives_later() {
             Some(0),
             1,
             leader,
-            EventKind::Committed { from: 0, to: 1 },
+            EventKind::Raft(raft::Event::Committed {
+                from: 0,
+                to: 1,
+                rule: raft::CommitRule::Majority {
+                    replicated_on: vec![0, 1],
+                    voters: 3,
+                },
+            }),
         ),
     ];
     let html = timeline::render_html(&events, "hand-built");
@@ -178,7 +191,7 @@ fn a_dropped_message_ends_in_a_cross_and_a_delayed_one_arrives_later() {
         "the delivered one has a head"
     );
     assert!(
-        html.contains("won with &lt;2 of 3&gt; votes"),
+        html.contains("Candidate -&gt; Leader: won the election for term 1 with 2 of 3 votes"),
         "reasons are escaped"
     );
     assert!(
@@ -197,7 +210,14 @@ fn heartbeats_in_one_pixel_column_are_thinned_and_counted() {
         Some(0),
         1,
         Some(Role::Leader),
-        EventKind::Committed { from: 0, to: 0 },
+        EventKind::Raft(raft::Event::Committed {
+            from: 0,
+            to: 0,
+            rule: raft::CommitRule::Majority {
+                replicated_on: vec![0],
+                voters: 1,
+            },
+        }),
     )];
     // Ten heartbeats 0 -> 1 within 100 µs, far below a pixel at any scale; then one at 5 s
     // so the run is long enough to be scaled down.

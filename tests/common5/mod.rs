@@ -23,6 +23,7 @@ use parking_lot::Mutex;
 use raftsim::check::{check, write_html, CheckResult, KvHistory, KvModel};
 use raftsim::event::EventKind;
 use raftsim::kv::KvStore;
+use raftsim::raft;
 use raftsim::{Cluster, Config, Event, Index, NodeId, Role, Status, Term};
 
 /// How long a test waits for something that should happen "soon" (an election, a
@@ -350,7 +351,7 @@ pub fn watch_log_lengths<S: raftsim::StateMachine + Default>(
 /// Whether the event is node `id` changing role from `from` to `to`.
 pub fn is_role_change(e: &Event, id: NodeId, from: Role, to: Role) -> bool {
     e.node == Some(id)
-        && matches!(&e.kind, EventKind::RoleChanged { from: f, to: t, .. } if *f == from && *t == to)
+        && matches!(&e.kind, EventKind::Raft(raft::Event::RoleChanged { from: f, to: t, .. }) if *f == from && *t == to)
 }
 
 /// The first event at or after `from_us` that matches `pred`.
