@@ -401,3 +401,113 @@ fn message_kind<'de, De: serde::Deserializer<'de>>(d: De) -> Result<MessageName,
         .copied()
         .ok_or_else(|| serde::de::Error::unknown_variant(&name, &MESSAGE_KINDS))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::membership::Membership;
+    use crate::message::Message;
+    use crate::raft::{Persisted, Raft, RaftConfig};
+
+    /// The events of one step carry the role and term the server had as each happened:
+    /// the pre-vote that wins a pre-candidate its pre-vote is counted as a
+    /// PreCandidate, and the election it then starts is a Candidate's.
+    #[test]
+    fn each_event_carries_the_role_it_happened_in() {
+        let mut core: Raft<u64, ()> = Raft::new(
+            0,
+            Membership::new(0..3),
+            RaftConfig::default(),
+            Persisted::default(),
+        );
+        core.tick_election();
+        core.broadcast_batched();
+        let started = core.take_ready();
+        assert_eq!(started.events[0].role, Role::PreCandidate);
+        let reply = Message::RequestVoteReply {
+            term: 1,
+            vote_granted: true,
+            pre_vote: true,
+        };
+        core.step(1, reply);
+        core.broadcast_batched();
+        let ready = core.take_ready();
+        let stamps: Vec<(Role, Term, &str)> = ready
+            .events
+            .iter()
+            .map(|e| {
+                let name = match e.event {
+                    Event::VoteReceived { .. } => "VoteReceived",
+                    Event::ElectionStarted { .. } => "ElectionStarted",
+                    Event::RoleChanged { .. } => "RoleChanged",
+                    _ => "other",
+                };
+                (e.role, e.term, name)
+            })
+            .collect();
+        assert_eq!(
+            stamps,
+            [
+                (Role::PreCandidate, 0, "VoteReceived"),
+                (Role::Candidate, 1, "ElectionStarted"),
+                (Role::Candidate, 1, "RoleChanged"),
+            ]
+        );
+        assert!(matches!(
+            ready.events[0].event,
+            Event::VoteReceived {
+                votes: 2,
+                voters: 3,
+                ..
+            }
+        ));
+    }
+
+    /// A leader's commit names the majority that allowed it (§5.3).
+    #[test]
+    fn a_commit_says_which_majority() {
+        let mut core: Raft<u64, ()> = Raft::new(
+            0,
+            Membership::new(0..3),
+            RaftConfig::figure2(),
+            Persisted::default(),
+        );
+        core.tick_election();
+        core.take_ready();
+        let vote = Message::RequestVoteReply {
+            term: 1,
+            vote_granted: true,
+            pre_vote: false,
+        };
+        core.step(2, vote);
+        assert_eq!(core.role(), Role::Leader);
+        let ready = core.take_ready();
+        let (index, term) = ready.persist_to.expect("the no-op is written");
+        core.on_persist_entries(index, term);
+        let ack = Message::AppendEntriesReply {
+            term: 1,
+            success: true,
+            match_index: 1,
+            prev_log_index: 0,
+            hint: None,
+            read_seq: 0,
+        };
+        core.step(2, ack);
+        let ready = core.take_ready();
+        let rule = ready.events.iter().find_map(|e| match &e.event {
+            Event::Committed {
+                from: 0,
+                to: 1,
+                rule,
+            } => Some(rule.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            rule,
+            Some(CommitRule::Majority {
+                replicated_on: vec![0, 2],
+                voters: 3
+            })
+        );
+    }
+}
