@@ -310,8 +310,34 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
         }
         // What the step made committed, in the order the runtime carried it out:
         // snapshots installed, then entries applied, then any commit not yet applied.
+        self.observe_snapshots(id, core, &mut view, out.events, restarted);
+        self.check_applied(id, term, &mut view, out.committed);
+        self.learn_commit_index(id, core, view.last_applied.max(view.commit_index));
+        if term != view.term {
+            self.floor_stale = true;
+        }
+        view.term = term;
+        view.commit_index = core.commit_index();
+        view.role = Some(core.role());
+        self.nodes.insert(id, view);
+        if std::mem::take(&mut self.floor_stale) {
+            self.forget_compacted();
+        }
+    }
+
+    /// State Machine Safety for the snapshots of a step: those installed from a leader
+    /// (in the step's events), and the one the node restarted from or took itself.
+    fn observe_snapshots<D: Clone>(
+        &mut self,
+        id: NodeId,
+        core: &Raft<C, D>,
+        view: &mut NodeView,
+        events: &[Emitted],
+        restarted: bool,
+    ) {
+        let term = core.term();
         let mut last_installed = None;
-        for e in out.events {
+        for e in events {
             if let raft::Event::SnapshotInstalled {
                 last_index,
                 last_term,
@@ -319,7 +345,7 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
             } = e.event
             {
                 let snap = (last_index, last_term);
-                self.check_snapshot(id, term, &mut view, snap, Restore::Installed);
+                self.check_snapshot(id, term, view, snap, Restore::Installed);
                 last_installed = Some(last_index);
             }
         }
@@ -333,7 +359,7 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
             } else {
                 Restore::Taken
             };
-            self.check_snapshot(id, term, &mut view, (snap_index, snap_term), how);
+            self.check_snapshot(id, term, view, (snap_index, snap_term), how);
         }
         if (snap_index, snap_term) != view.snapshot {
             view.snapshot = (snap_index, snap_term);
@@ -341,18 +367,6 @@ impl<C: Clone + PartialEq + Debug> SafetyChecker<C> {
             if let Some(s) = core.snapshot() {
                 self.learn_config(s.last_index, s.membership.all());
             }
-        }
-        self.check_applied(id, term, &mut view, out.committed);
-        self.learn_commit_index(id, core, view.last_applied.max(view.commit_index));
-        if term != view.term {
-            self.floor_stale = true;
-        }
-        view.term = term;
-        view.commit_index = core.commit_index();
-        view.role = Some(core.role());
-        self.nodes.insert(id, view);
-        if std::mem::take(&mut self.floor_stale) {
-            self.forget_compacted();
         }
     }
 }
