@@ -4,15 +4,22 @@
 //! the log, commits. The core has no threads, channels, clock or randomness. Its inputs
 //! are messages ([`Raft::step`]), timer expiries ([`Raft::tick_election`],
 //! [`Raft::tick_heartbeat`]), proposals ([`Raft::propose`]) and the current time
-//! ([`Raft::set_now`], used only for the leader lease of PreVote/CheckQuorum). Its output
-//! is a [`Ready`]: messages to send, state to persist, entries to apply, events. The node
-//! runtime (`crate::node`) carries that out; a unit test can instead inspect it and
-//! deliver messages by hand, which is how the paper's Figure 7 and Figure 8 are tested.
+//! ([`Raft::set_now`], used only for the leader lease of PreVote/CheckQuorum). Once the
+//! runtime has handed it the inputs that were waiting, it calls
+//! [`Raft::broadcast_batched`] (the proposals and reads of the batch go out together),
+//! then [`Raft::take_ready`]: a [`Ready`] carries everything to do — the state, entries
+//! and snapshot to persist, the messages to send, the entries to apply, and what
+//! happened, as [`Event`]s in the core's own vocabulary ([`event`]; no words: the
+//! runtime renders them). The node driver (`crate::driver`) carries that out; a unit
+//! test can instead inspect it and deliver messages by hand ([`testkit`]), which is how
+//! the paper's Figure 7 and Figure 8 are tested. The core imports nothing of the
+//! runtime above it: its settings are a [`RaftConfig`], its errors its own
+//! ([`NotLeader`], [`ReconfigError`]).
 //!
 //! The code is split by the paper's sections: [`election`] (§5.2, §5.4.1, §9.6),
-//! [`replication`] (§5.3, §5.4.2) and [`snapshot`] (§7); `persist` tracks which of the
-//! log the runtime has reported durable ([`Raft::on_persist_entries`]), which is as far
-//! as a leader counts its own copy.
+//! [`replication`] (§5.3, §5.4.2; the leader's flow control in `progress`) and
+//! [`snapshot`] (§7); `persist` tracks which of the log the runtime has reported durable
+//! ([`Raft::on_persist_entries`]), which is as far as a leader counts its own copy.
 //!
 //! Left out on purpose: joint consensus (membership changes go one server at a time,
 //! dissertation §4.1) and chunked snapshots (a snapshot is one message in memory).
