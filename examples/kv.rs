@@ -2,14 +2,20 @@
 //! and append a few shared keys while the network drops and delays messages, random
 //! partitions come and go, and nodes crash and restart. Every operation is recorded;
 //! at the end the history is checked for linearizability and drawn as a page of HTML
-//! (one lane per client, each operation a bar from call to response).
+//! (one lane per client, each operation a bar from call to response), with the fault
+//! windows (partitions, crashes) shaded on its time axes and a plot of every
+//! operation's latency over time above it. `--timeline PATH` also draws the Raft side
+//! of the run: roles, terms, crashes, partitions, elections and commits on one lane per
+//! node (messages are not traced in this long run, so there are no arrows).
 //!
 //!     cargo run --release --example kv
 //!     cargo run --release --example kv -- --clients 8 --secs 20 --seed 7 --html /tmp/kv.html
 //!     cargo run --release --example kv -- --sim --seed 7   # simulated runtime: replays exactly
+//!     cargo run --release --example kv -- --sim --secs 5 --timeline /tmp/kv-raft.html
 //!
 //! Options: `--clients N` (5), `--secs S` (10), `--seed X` (1), `--keys K` shared keys
-//! (3), `--html PATH` (kv-history.html in the temp directory), `--timeout-ms MS` a
+//! (3), `--html PATH` (kv-history.html in the temp directory), `--timeline PATH` (no
+//! timeline unless given), `--timeout-ms MS` a
 //! client's time limit per operation (1500; a timed-out operation stays pending in the
 //! history), `--storage-ms MS` how long each disk write takes (0), `--reliable` (no
 //! faults at all, for comparison), `--sim`.
@@ -29,7 +35,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use raftsim::check::{check, write_html, KvHistory, KvModel};
+use raftsim::check::history_html::{write_html_with, Extras};
+use raftsim::check::{check, KvHistory, KvModel};
 use raftsim::kv::{Client, KvStore};
 use raftsim::sim::Workload;
 use raftsim::{Cluster, Config, NetConfig, NodeId};
@@ -100,7 +107,6 @@ fn main() {
          linearizability checked, history drawn.",
     )
     .release()
-    .no_timeline()
     .seed(1)
     .opt(Opt::count("--clients", "N", "clients (5)"))
     .opt(Opt::seconds("--secs", "how long the clients run (10)"))
@@ -301,10 +307,15 @@ fn main() {
             format!("{} violation(s): {}", violations.len(), violations[0])
         }
     );
-    match write_html(&html, &KvModel, &ops, &verdict) {
+    // The trace gives the fault windows to shade on the history's time axes.
+    let trace = cluster.trace();
+    let extras = Extras::from_trace(&trace);
+    match write_html_with(&html, &KvModel, &ops, &verdict, &extras) {
         Ok(()) => println!("history picture: {}", html.display()),
         Err(e) => eprintln!("could not write {}: {e}", html.display()),
     }
+    let title = format!("kv: {NODES} nodes, {clients} clients, seed {seed}");
+    raftsim::scenarios::maybe_write_timeline(&trace, &title, "");
     if !verdict.is_ok() || !violations.is_empty() {
         std::process::exit(1);
     }
@@ -336,13 +347,17 @@ impl Faults {
         Duration::from_millis(self.rng.gen_range(500..1500))
     }
 
-    /// Heals the last fault and injects the next, logging it with the time since `start`.
+    /// Heals the last fault (a partition healed, a crashed node restarted) and injects
+    /// the next, logging both with the time since `start`.
     fn inject(&mut self, cluster: &Cluster<KvStore>, log: &Mutex<Vec<String>>, start: Duration) {
         let rng = &mut self.rng;
         cluster.heal();
-        if let Some(id) = self.crashed.take() {
+        // The restart is listed too, so the list never shows a node crashing twice
+        // without coming back in between.
+        let restarted = self.crashed.take().map_or(String::new(), |id| {
             cluster.restart(id);
-        }
+            format!("restart n{id}, then ")
+        });
         let at = (cluster.now() - start).as_secs_f64();
         let what = match rng.gen_range(0..3) {
             0 => {
@@ -370,6 +385,6 @@ impl Faults {
             }
             _ => "healthy".to_string(),
         };
-        log.lock().push(format!("{at:5.1} s  {what}"));
+        log.lock().push(format!("{at:5.1} s  {restarted}{what}"));
     }
 }

@@ -121,6 +121,9 @@ impl<S: StateMachine + Default> Cluster<S> {
                 "a cluster needs at least one node".into(),
             ));
         }
+        // Tests and examples (built with the harness) read RUST_LOG without setting
+        // up a logger themselves; a library user installs their own.
+        #[cfg(feature = "harness")]
         crate::logging::init();
         let seed = config.seed.unwrap_or_else(rand::random);
         let sim = config.runtime == Runtime::Simulated;

@@ -25,6 +25,7 @@ pub mod error;
 pub mod event;
 pub mod kv;
 pub mod log;
+#[cfg(feature = "harness")]
 pub mod logging;
 pub mod membership;
 pub mod message;
@@ -33,6 +34,7 @@ pub mod node;
 pub mod raft;
 pub mod router;
 pub mod safety;
+#[cfg(feature = "harness")]
 pub mod scenarios;
 pub mod sim;
 mod spin;
@@ -40,6 +42,7 @@ pub mod state_machine;
 pub mod status;
 pub mod storage;
 pub mod summary;
+pub mod svg;
 pub mod timeline;
 pub mod trace;
 pub(crate) mod transport;

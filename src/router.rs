@@ -9,6 +9,7 @@
 //! follows from `Config::seed`, but thread timing still varies between runs: for a run
 //! that replays exactly, use the simulated runtime (`crate::sim`).
 
+#[cfg(feature = "harness")]
 pub mod echo;
 
 use std::cmp::Reverse;

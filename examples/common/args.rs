@@ -1,6 +1,8 @@
-//! The command line every example shares: `--sim` (run on the simulated runtime),
-//! `--seed N`, `--help`, `--timeline PATH` (the examples that draw one), plus each
-//! example's own options.
+//! The command line every scenario example shares: `--sim` (run on the simulated
+//! runtime), `--seed N`, `--help`, `--timeline PATH` and `--trace PATH` (the pictures and
+//! the JSON-lines trace of the run), plus each example's own options. (The measuring
+//! examples — bench, figure16, idle, simbench, explore — are the `raftsim` command's
+//! subcommands and parse with it.)
 //!
 //! Everything is checked before the example runs: an unknown option, a missing value or
 //! a value that does not parse stops it with a message naming the option and what it
@@ -165,10 +167,11 @@ pub struct Args {
     rest: Vec<String>,
 }
 
-const SHARED: [(&str, &str, &str); 4] = [
+const SHARED: [(&str, &str, &str); 5] = [
     ("--sim", "", "run on the simulated runtime: one thread, a virtual clock; the seed replays the run exactly"),
     ("--seed", "N", "seed every random choice of the run (timers, network, faults)"),
     ("--timeline", "PATH", "write a picture of the run (one lane per node) as HTML"),
+    ("--trace", "PATH", "write the run's event trace as JSON lines"),
     ("--help", "", "print this and exit"),
 ];
 
@@ -189,7 +192,7 @@ impl Cli {
         }
     }
 
-    /// The example draws no timeline (a measurement): `--timeline` is an unknown option.
+    /// The example records no trace: `--timeline` and `--trace` are refused, saying so.
     pub fn no_timeline(mut self) -> Cli {
         self.timeline = false;
         self
@@ -317,9 +320,16 @@ impl Cli {
                         Stop::Error(format!("--seed: expected {accepts}, got {v:?}"))
                     })?;
                 }
-                "--timeline" if self.timeline => {
+                "--timeline" | "--trace" if self.timeline => {
                     let v = value("a file path")?;
                     args.rest.extend([name.to_string(), v]);
+                }
+                "--timeline" | "--trace" => {
+                    let why = format!(
+                        "{}: {name} is not supported: this example records no trace",
+                        self.name
+                    );
+                    return Err(Stop::Error(why));
                 }
                 _ => {
                     let Some(opt) = self.options.iter().find(|o| o.name == name) else {
@@ -367,7 +377,7 @@ impl Cli {
             ));
         }
         for (name, metavar, help) in SHARED {
-            if name == "--timeline" && !self.timeline {
+            if (name == "--timeline" || name == "--trace") && !self.timeline {
                 continue;
             }
             let help = match (name, &self.sim) {

@@ -9,13 +9,21 @@
 //! returned too early has a thick outline; a pending operation is a dashed bar up to
 //! where its client moved on, then a dotted line to the right edge (it may still take
 //! effect). Hovering a bar shows its full text and real times.
+//!
+//! With [`Extras`] (the kv example passes them), the fault windows of the run's trace
+//! (partitions, crashes, disconnections) are shaded on every time axis, as Jepsen
+//! shades its nemesis's activity, and a plot of latency over real time comes first:
+//! one point per operation, a colour per kind, answered ones as dots, unanswered ones
+//! as crosses.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::Path;
 
 use super::linearizability::{fmt_time, CheckResult, Model, Operation, PENDING};
-use crate::timeline::esc;
+use crate::svg::latency::{self, LatencyPoint, Shade};
+use crate::svg::{esc, fault_legend, FAULT_STYLES};
+use crate::timeline::FaultWindow;
 
 /// Width of one step of the compressed time axis, in pixels: the most, for a short
 /// history, and the least, for a long one (which then scrolls).
@@ -32,6 +40,26 @@ const CHAR: f64 = 6.4;
 /// The most partitions drawn (the conflicting one always first).
 const MAX_PARTITIONS: usize = 40;
 
+/// What the page shows beside the history itself.
+#[derive(Debug, Clone, Default)]
+pub struct Extras {
+    /// Fault windows to shade on every time axis: `timeline::fault_windows` of the
+    /// run's trace (its clock is the history's, in microseconds rather than nanoseconds).
+    pub faults: Vec<FaultWindow>,
+    /// Plot latency over time above the histories.
+    pub latency: bool,
+}
+
+impl Extras {
+    /// The fault windows of a run's trace, and the latency plot.
+    pub fn from_trace(events: &[crate::event::Event]) -> Extras {
+        Extras {
+            faults: crate::timeline::fault_windows(events),
+            latency: true,
+        }
+    }
+}
+
 /// Writes [`render_html`]'s page to `path`.
 pub fn write_html<M: Model>(
     path: impl AsRef<Path>,
@@ -42,11 +70,32 @@ pub fn write_html<M: Model>(
     std::fs::write(path, render_html(model, ops, result))
 }
 
+/// Writes [`render_html_with`]'s page to `path`.
+pub fn write_html_with<M: Model>(
+    path: impl AsRef<Path>,
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    result: &CheckResult,
+    extras: &Extras,
+) -> std::io::Result<()> {
+    std::fs::write(path, render_html_with(model, ops, result, extras))
+}
+
 /// A self-contained HTML page picturing `ops` and the checker's `result`.
 pub fn render_html<M: Model>(
     model: &M,
     ops: &[Operation<M::Input, M::Output>],
     result: &CheckResult,
+) -> String {
+    render_html_with(model, ops, result, &Extras::default())
+}
+
+/// [`render_html`] with the fault windows shaded and the latency plot `extras` asks for.
+pub fn render_html_with<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    result: &CheckResult,
+    extras: &Extras,
 ) -> String {
     let mut partitions = model.display_groups(ops);
     let (prefix, conflicting, stuck, bad_label) = match result {
@@ -79,11 +128,18 @@ pub fn render_html<M: Model>(
             next_call[w[0]] = ops[w[1]].call;
         }
     }
+    // The fault windows on the history's clock (nanoseconds).
+    let faults: Vec<(u64, u64, &FaultWindow)> = extras
+        .faults
+        .iter()
+        .map(|f| (f.from_us * 1000, f.to_us.map_or(PENDING, |t| t * 1000), f))
+        .collect();
     let marks = Marks {
         order: &order,
         conflicting: &conflicting,
         stuck,
         next_call: &next_call,
+        faults: &faults,
     };
 
     let mut html = String::new();
@@ -102,17 +158,53 @@ pub fn render_html<M: Model>(
          .part{{margin:18px 0 4px;font-weight:bold}}\
          .scroll{{overflow-x:auto;border:1px solid #ddd;background:#fff}}\
          text{{font-family:monospace;font-size:11px}}\
+         .flegend{{display:flex;flex-wrap:wrap;gap:4px 14px;align-items:center;margin:6px 0}}\
+         .flegend span{{display:inline-flex;align-items:center;gap:4px}}{}\
          </style></head><body>\n<h2>History: {} operations, {} clients, {} pending</h2>\n\
          <p class=\"{verdict_class}\"><b>{}</b></p>\n\
          <p>Bars run from call to response on a compressed time axis; hover for details. \
          Green: linearizable prefix (with its order); red: operations that cannot be \
          placed after it (thick outline: the one that returned first); dashed: pending \
          (no response; may or may not have taken effect).</p>\n",
+        latency::CSS,
         ops.len(),
         clients.len(),
         pending,
         esc(&result.to_string()),
     );
+    if !faults.is_empty() {
+        html.push_str(&fault_legend());
+        html.push_str(
+            "<p>Shaded behind the points and the bars: when the network was partitioned \
+             or a node was crashed or disconnected (hover a shade for which, and when). On \
+             a key's compressed axis a shade spans the operations that ran during it.</p>\n",
+        );
+    }
+    if extras.latency {
+        let points = latency_points(model, ops, &next_call);
+        let shades: Vec<Shade> = extras
+            .faults
+            .iter()
+            .map(|f| Shade {
+                from_us: f.from_us,
+                to_us: f.to_us,
+                class: f.class(),
+                label: f.label(),
+            })
+            .collect();
+        let end = ops
+            .iter()
+            .flat_map(|o| [o.call, o.ret])
+            .filter(|&t| t != PENDING)
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(
+            html,
+            "<h3>Latency over time</h3>{}<div class=\"scroll\">{}</div>",
+            latency::latency_legend(&points),
+            latency::latency_svg(&points, &shades, end / 1000),
+        );
+    }
     for p in partitions.iter().take(MAX_PARTITIONS) {
         let _ = write!(
             html,
@@ -144,6 +236,45 @@ struct Marks<'a> {
     stuck: Option<usize>,
     /// The same client's next call ([`PENDING`] if none): where a pending bar stops.
     next_call: &'a [u64],
+    /// Fault windows to shade: from, to ([`PENDING`]: the end), what.
+    faults: &'a [(u64, u64, &'a FaultWindow)],
+}
+
+/// One point per operation: its call, its latency (for a pending one, until its client
+/// moved on), its kind (the description's first word).
+fn latency_points<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    next_call: &[u64],
+) -> Vec<LatencyPoint> {
+    // An operation still waiting when the history ends has no latency to plot.
+    ops.iter()
+        .zip(next_call)
+        .filter(|(op, &next)| !op.is_pending() || next != PENDING)
+        .map(|(op, &next)| {
+            let text = model.describe_operation(&op.input, op.output.as_ref());
+            let kind = text.split(['(', ' ']).next().unwrap_or("").to_string();
+            let ret = if op.is_pending() { next } else { op.ret };
+            let took = ret.saturating_sub(op.call);
+            let how = if op.is_pending() {
+                "no answer after"
+            } else {
+                "took"
+            };
+            LatencyPoint {
+                at_us: op.call / 1000,
+                latency_us: took / 1000,
+                kind,
+                ok: !op.is_pending(),
+                text: format!(
+                    "{text} (client {}, called {}, {how} {})",
+                    op.client,
+                    fmt_time(op.call),
+                    fmt_time(took)
+                ),
+            }
+        })
+        .collect()
 }
 
 /// One partition's SVG.
@@ -158,6 +289,7 @@ fn partition_svg<M: Model>(
         conflicting,
         stuck,
         next_call,
+        faults,
     } = marks;
     // The compressed axis: each distinct event time is one column; a time between two
     // events (a client's next call on another key) sits at the next event's column, and
@@ -180,7 +312,10 @@ fn partition_svg<M: Model>(
         .collect();
     let lane_of: HashMap<u64, usize> = lanes.iter().enumerate().map(|(k, &c)| (c, k)).collect();
     let width = LEFT + col * (end as f64 + 2.0);
-    let height = LANE * lanes.len() as f64 + 10.0;
+    // A strip above the lanes names the faults.
+    let head = if faults.is_empty() { 0.0 } else { 16.0 };
+    let top = 5.0 + head;
+    let height = LANE * lanes.len() as f64 + 10.0 + head;
 
     let mut svg = String::new();
     let _ = write!(
@@ -188,7 +323,7 @@ fn partition_svg<M: Model>(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\">"
     );
     for (k, c) in lanes.iter().enumerate() {
-        let y = 5.0 + LANE * k as f64;
+        let y = top + LANE * k as f64;
         let fill = if k % 2 == 0 { "#f4f6f8" } else { "#ffffff" };
         let _ = write!(
             svg,
@@ -197,9 +332,44 @@ fn partition_svg<M: Model>(
             y + LANE / 2.0 + 4.0
         );
     }
+    // Each fault window between the columns of the first event in it and the last.
+    for &(from, to, f) in faults.iter() {
+        let x0 = x(from) - col * 0.5;
+        let x1 = if to == PENDING {
+            width
+        } else {
+            x(to) - col * 0.5
+        };
+        let fill = FAULT_STYLES
+            .iter()
+            .find(|s| s.0 == f.class())
+            .map_or("#ddd", |s| s.1);
+        let label = f.label();
+        let _ = write!(
+            svg,
+            "<g class=\"fault {}\"><title>{} ({} .. {})</title>\
+             <rect x=\"{x0:.1}\" y=\"2\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\" \
+             fill-opacity=\"0.5\" stroke=\"#8a7a5a\" stroke-opacity=\"0.5\"/>",
+            f.class(),
+            esc(&label),
+            fmt_time(from),
+            fmt_time(to),
+            (x1 - x0).max(3.0),
+            height - 4.0,
+        );
+        if x1 - x0 > CHAR * label.chars().count() as f64 + 6.0 {
+            let _ = write!(
+                svg,
+                "<text x=\"{:.1}\" y=\"14\">{}</text>",
+                x0 + 3.0,
+                esc(&label)
+            );
+        }
+        svg.push_str("</g>");
+    }
     for &i in part {
         let op = &ops[i];
-        let y = 5.0 + LANE * lane_of[&op.client] as f64 + 4.0;
+        let y = top + LANE * lane_of[&op.client] as f64 + 4.0;
         let x0 = x(op.call) - col * 0.4;
         // A pending bar stops where its client moved on (a thin dashed line goes on to
         // the right edge: it may still take effect), so the client's later bars stay

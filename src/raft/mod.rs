@@ -11,7 +11,7 @@
 //! and snapshot to persist, the messages to send, the entries to apply, and what
 //! happened, as [`Event`]s in the core's own vocabulary ([`event`]; no words: the
 //! runtime renders them). The node driver (`crate::driver`) carries that out; a unit
-//! test can instead inspect it and deliver messages by hand ([`testkit`]), which is how
+//! test can instead inspect it and deliver messages by hand (`testkit`), which is how
 //! the paper's Figure 7 and Figure 8 are tested. The core imports nothing of the
 //! runtime above it: its settings are a [`RaftConfig`], its errors its own
 //! ([`NotLeader`], [`ReconfigError`]).
@@ -35,6 +35,7 @@ mod ready;
 pub mod reconfig;
 pub mod replication;
 pub mod snapshot;
+#[cfg(feature = "harness")]
 pub mod testkit;
 
 use std::collections::BTreeMap;

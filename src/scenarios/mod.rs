@@ -224,40 +224,78 @@ pub fn truncations(events: &[Event]) -> Vec<(NodeId, Index, Index)> {
         .collect()
 }
 
-/// Where an example should write its timeline: `--timeline PATH` on the command line,
-/// else the `RAFTSIM_TIMELINE` environment variable.
-pub fn timeline_path() -> Option<PathBuf> {
+/// The value of `--NAME PATH` (or `--NAME=PATH`) on the command line.
+fn path_arg(name: &str) -> Option<PathBuf> {
+    let flag = format!("--{name}");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--timeline" {
+        if a == flag {
             return args.next().map(PathBuf::from);
         }
-        if let Some(p) = a.strip_prefix("--timeline=") {
+        if let Some(p) = a.strip_prefix(&format!("{flag}=")) {
             return Some(PathBuf::from(p));
         }
     }
-    std::env::var_os("RAFTSIM_TIMELINE").map(PathBuf::from)
+    None
 }
 
-/// Writes the timeline of `events` if the user asked for one (see [`timeline_path`]),
-/// and says where. `suffix` tells several runs of one example apart (`-safe`, ...).
-pub fn maybe_write_timeline(events: &[Event], title: &str, suffix: &str) {
-    let Some(path) = timeline_path() else { return };
-    let path = if suffix.is_empty() {
-        path
-    } else {
-        let stem = path
-            .file_stem()
-            .map_or("timeline".into(), |s| s.to_string_lossy().into_owned());
-        let ext = path
-            .extension()
-            .map_or("html".into(), |s| s.to_string_lossy().into_owned());
-        path.with_file_name(format!("{stem}{suffix}.{ext}"))
-    };
-    match crate::timeline::write_html(&path, events, title) {
-        Ok(()) => println!("(timeline written to {})", path.display()),
-        Err(e) => eprintln!("could not write the timeline to {}: {e}", path.display()),
+/// Where an example should write its timeline: `--timeline PATH` on the command line,
+/// else the `RAFTSIM_TIMELINE` environment variable.
+pub fn timeline_path() -> Option<PathBuf> {
+    path_arg("timeline").or_else(|| std::env::var_os("RAFTSIM_TIMELINE").map(PathBuf::from))
+}
+
+/// Where an example should write its event trace (JSON lines): `--trace PATH` on the
+/// command line, else the `RAFTSIM_TRACE` environment variable.
+pub fn trace_path() -> Option<PathBuf> {
+    path_arg("trace").or_else(|| std::env::var_os("RAFTSIM_TRACE").map(PathBuf::from))
+}
+
+/// `path` with `suffix` before its extension (`run.html` + `-safe` → `run-safe.html`),
+/// to tell several runs of one example apart.
+fn with_suffix(path: PathBuf, suffix: &str, default_ext: &str) -> PathBuf {
+    if suffix.is_empty() {
+        return path;
     }
+    let stem = path
+        .file_stem()
+        .map_or("run".into(), |s| s.to_string_lossy().into_owned());
+    let ext = path
+        .extension()
+        .map_or(default_ext.into(), |s| s.to_string_lossy().into_owned());
+    path.with_file_name(format!("{stem}{suffix}.{ext}"))
+}
+
+/// Writes what the user asked for of a run of `events`: its timeline (`--timeline
+/// PATH`, see [`timeline_path`]) and its trace as JSON lines (`--trace PATH`, see
+/// [`trace_path`]), and says where. `suffix` tells several runs of one example apart
+/// (`-safe`, ...).
+pub fn maybe_write_timeline(events: &[Event], title: &str, suffix: &str) {
+    if let Some(path) = timeline_path() {
+        let path = with_suffix(path, suffix, "html");
+        match crate::timeline::write_html(&path, events, title) {
+            Ok(()) => println!("(timeline written to {})", path.display()),
+            Err(e) => eprintln!("could not write the timeline to {}: {e}", path.display()),
+        }
+    }
+    if let Some(path) = trace_path() {
+        let path = with_suffix(path, suffix, "jsonl");
+        match write_trace(&path, events) {
+            Ok(()) => println!("(trace written to {})", path.display()),
+            Err(e) => eprintln!("could not write the trace to {}: {e}", path.display()),
+        }
+    }
+}
+
+/// Writes `events` to `path`, one JSON object a line (the schema of [`Event`]).
+pub fn write_trace(path: &std::path::Path, events: &[Event]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for e in events {
+        serde_json::to_writer(&mut out, e)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
 }
 
 /// Writes a line of the story into the log (`RUST_LOG=info`), between the nodes' own

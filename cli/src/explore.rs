@@ -1,0 +1,288 @@
+//! `raftsim explore`, the seed explorer: thousands of random fault schedules on the
+//! simulated runtime, each checked for the five safety properties, linearizability,
+//! exactly-once and liveness. A failing seed prints one command that replays it exactly
+//! and writes its timeline and history pictures.
+//!
+//! ```text
+//! cargo run --release -- explore --seeds 1..=1000
+//! cargo run --release -- explore --seeds 1..=200 --unsafe commit_previous_term_entries
+//! cargo run --release -- explore --seed 42          # one seed, its story
+//! ```
+//!
+//! The same runs as `cargo run --release --example explore -- …`. `--help` lists the
+//! options. The last line is `N passed, M failed`; the exit status is 1 when a seed
+//! failed, 2 on bad options.
+
+use std::io::Write;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use raftsim::check::{history_html, KvModel};
+use raftsim::sim::explore::{explore, ExploreOptions, SeedReport, UnsafeSwitch};
+
+use crate::common::{count, seconds, Invocation, Progress};
+
+/// Runs random fault schedules on the simulated runtime and checks each: the five
+/// safety properties, linearizability, exactly-once and liveness. The last line is
+/// `N passed, M failed`; the exit status is 1 when a seed failed.
+#[derive(Parser, Debug)]
+#[command(name = "explore")]
+pub struct Args {
+    /// Seeds to run: A..=B, A..B, or one number.
+    #[arg(long, value_name = "RANGE", value_parser = parse_range, default_value = "1..=100", conflicts_with = "seed")]
+    seeds: RangeInclusive<u64>,
+    /// One seed, with its fault schedule printed (and its pictures if it fails).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Cluster size (default: 3, 5 or 7, drawn per seed).
+    #[arg(long, value_name = "N", value_parser = count)]
+    nodes: Option<usize>,
+    /// Virtual seconds each seed runs.
+    #[arg(long, value_name = "S", value_parser = seconds, default_value = "10")]
+    virtual_secs: f64,
+    /// A Config teaching switch, without its `unsafe_` prefix (e.g. commit_previous_term_entries).
+    #[arg(long = "unsafe", value_name = "NAME", value_parser = |v: &str| v.parse::<UnsafeSwitch>())]
+    unsafe_switch: Option<UnsafeSwitch>,
+    /// Write one result per seed as a JSON line to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Worker threads (default: the machine's cores). Each seed runs alone on one
+    /// thread, so results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = count)]
+    jobs: Option<usize>,
+    /// Where a failing seed's timeline and history pictures go.
+    #[arg(long, value_name = "DIR", default_value = "target/explore")]
+    out: PathBuf,
+    /// Stop once N seeds failed.
+    #[arg(long, value_name = "N", value_parser = |v: &str| count(v).map(|n| n as u64))]
+    stop_after: Option<u64>,
+}
+
+/// The parsed options, ready to run.
+struct Run {
+    seeds: RangeInclusive<u64>,
+    one: bool,
+    options: ExploreOptions,
+    json: Option<PathBuf>,
+    jobs: usize,
+    out: PathBuf,
+    stop_after: Option<u64>,
+    how: Invocation,
+}
+
+fn parse_range(s: &str) -> Result<RangeInclusive<u64>, String> {
+    let num = |x: &str| {
+        x.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("{x:?} is not a whole number"))
+    };
+    let r = if let Some((a, b)) = s.split_once("..=") {
+        num(a)?..=num(b)?
+    } else if let Some((a, b)) = s.split_once("..") {
+        let b = num(b)?;
+        if b == 0 {
+            return Err("the range is empty".into());
+        }
+        num(a)?..=b - 1
+    } else {
+        let n = num(s)?;
+        n..=n
+    };
+    if r.is_empty() {
+        return Err("the range is empty (write A..=B with A <= B)".into());
+    }
+    Ok(r)
+}
+
+impl Run {
+    fn new(a: Args, how: Invocation) -> Result<Run, String> {
+        let options = ExploreOptions {
+            nodes: a.nodes,
+            virtual_time: Duration::from_secs_f64(a.virtual_secs),
+            unsafe_switch: a.unsafe_switch,
+            ..ExploreOptions::default()
+        };
+        options.validate()?;
+        Ok(Run {
+            seeds: a.seed.map_or(a.seeds, |n| n..=n),
+            one: a.seed.is_some(),
+            options,
+            json: a.json,
+            jobs: a
+                .jobs
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            out: a.out,
+            stop_after: a.stop_after,
+            how,
+        })
+    }
+}
+
+/// The command that replays one seed exactly.
+fn replay_command(report: &SeedReport, args: &Run) -> String {
+    let mut cmd = format!(
+        "{} --seed {}",
+        args.how.prefix("explore", true),
+        report.seed
+    );
+    if let Some(n) = args.options.nodes {
+        cmd.push_str(&format!(" --nodes {n}"));
+    }
+    if args.options.virtual_time != ExploreOptions::default().virtual_time {
+        cmd.push_str(&format!(
+            " --virtual-secs {}",
+            args.options.virtual_time.as_secs_f64()
+        ));
+    }
+    if let Some(sw) = args.options.unsafe_switch {
+        cmd.push_str(&format!(" --unsafe {sw}"));
+    }
+    cmd
+}
+
+/// Runs the explorer; returns the exit status (1 when a seed failed, 2 on bad options).
+pub fn run(args: Args, how: Invocation) -> i32 {
+    // Timeouts of harness waits are expected under faults: quiet unless RUST_LOG says.
+    raftsim::logging::init_with_default("error");
+    let args = match Run::new(args, how) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if args.one {
+        return replay_one(&args);
+    }
+    let total = args.seeds.end() - args.seeds.start() + 1;
+    eprintln!(
+        "exploring seeds {}..={} ({total} seeds, {} thread(s))",
+        args.seeds.start(),
+        args.seeds.end(),
+        args.jobs
+    );
+    let next = AtomicU64::new(*args.seeds.start());
+    let (passed, failed, done) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let stop = AtomicBool::new(false);
+    let results: Mutex<Vec<SeedReport>> = Mutex::new(Vec::new());
+    let started = Instant::now();
+    let progress = Mutex::new(Progress::new("seeds", total));
+    std::thread::scope(|s| {
+        for _ in 0..args.jobs {
+            s.spawn(|| loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed > *args.seeds.end() || stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let report = explore(seed, &args.options).report;
+                if report.passed {
+                    passed.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
+                    println!("seed {seed} FAILED:");
+                    for f in &report.failures {
+                        println!("  {f}");
+                    }
+                    println!("  replay: {}", replay_command(&report, &args));
+                    if args.stop_after.is_some_and(|limit| n >= limit) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if d % 100 == 0 || d == total {
+                    let secs = started.elapsed().as_secs_f64();
+                    let note = format!(
+                        "{} failed, {:.0} seeds/min",
+                        failed.load(Ordering::Relaxed),
+                        d as f64 / secs * 60.0
+                    );
+                    progress.lock().unwrap().update(d, &note);
+                }
+                results.lock().unwrap().push(report);
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap();
+    results.sort_by_key(|r| r.seed);
+    let secs = started.elapsed().as_secs_f64();
+    let events: u64 = results.iter().map(|r| r.events).sum();
+    let virtual_ms: u64 = results.iter().map(|r| r.virtual_ms).sum();
+    eprintln!(
+        "{} seeds in {secs:.1} s: {:.0} seeds/min, {:.2}M simulated events/s, {:.0}x virtual time",
+        results.len(),
+        results.len() as f64 / secs * 60.0,
+        events as f64 / secs / 1e6,
+        virtual_ms as f64 / 1000.0 / secs
+    );
+    if let Some(path) = &args.json {
+        if let Err(e) = write_json(path, &results) {
+            eprintln!("error: --json {}: {e}", path.display());
+            return 2;
+        }
+    }
+    let (p, f) = (passed.into_inner(), failed.into_inner());
+    println!("{p} passed, {f} failed");
+    i32::from(f > 0)
+}
+
+/// One JSON line per seed's report.
+fn write_json(path: &std::path::Path, results: &[SeedReport]) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for r in results {
+        writeln!(
+            f,
+            "{}",
+            serde_json::to_string(r).expect("reports serialize")
+        )?;
+    }
+    f.flush()
+}
+
+/// One seed: its schedule, its verdicts, and on failure its pictures.
+fn replay_one(args: &Run) -> i32 {
+    let seed = *args.seeds.start();
+    let options = ExploreOptions {
+        trace_messages: true,
+        ..args.options.clone()
+    };
+    let run = explore(seed, &options);
+    let r = &run.report;
+    println!(
+        "seed {seed}: {} nodes, {} ms virtual in {} ms, {} events, {} operations answered, {} unknown",
+        r.nodes, r.virtual_ms, r.wall_ms, r.events, r.ops_completed, r.ops_unknown
+    );
+    if let Some(sw) = &r.unsafe_switch {
+        println!("teaching switch on: unsafe_{sw}");
+    }
+    println!("fault schedule:");
+    for line in &r.schedule {
+        println!("  {line}");
+    }
+    println!("linearizability: {}", r.linearizability);
+    if !r.passed {
+        std::fs::create_dir_all(&args.out).expect("create the output folder");
+        let timeline = args.out.join(format!("seed-{seed}-timeline.html"));
+        let history = args.out.join(format!("seed-{seed}-history.html"));
+        let title = format!("explore seed {seed}");
+        raftsim::timeline::write_html(&timeline, &run.trace, &title).expect("write the timeline");
+        history_html::write_html(&history, &KvModel, &run.history.operations(), &run.check)
+            .expect("write the history");
+        println!("FAILED:");
+        for f in &r.failures {
+            println!("  {f}");
+        }
+        println!(
+            "timeline: {}\nhistory: {}",
+            timeline.display(),
+            history.display()
+        );
+        println!("replay: {}", replay_command(r, args));
+    }
+    let (p, f) = if r.passed { (1, 0) } else { (0, 1) };
+    println!("{p} passed, {f} failed");
+    i32::from(f > 0)
+}
