@@ -29,6 +29,9 @@ use crate::transport::ClientLink;
 use crate::types::{Index, NodeId, Role, Term};
 
 mod reconfig;
+mod stepping;
+
+pub use stepping::LogView;
 
 /// A running node thread.
 struct Running<S: StateMachine> {

@@ -226,6 +226,24 @@ impl<S: StateMachine> NodeDriver<S> {
         fired
     }
 
+    /// Starts the election timer afresh from `now`, and a leader's heartbeat timer one
+    /// interval from now (after a script thawed the timers of the simulated world).
+    pub(crate) fn restart_timers(&mut self, now: Duration) {
+        self.reset_election_timer(now);
+        if self.heartbeat_deadline.is_some() {
+            self.heartbeat_deadline = Some(now + self.config.heartbeat_interval);
+        }
+    }
+
+    /// Makes a leader's heartbeat timer fire now (a scripted heartbeat); a non-leader
+    /// ignores it.
+    pub(crate) fn fire_heartbeat(&mut self, now: Duration) {
+        self.core.set_now(now);
+        if self.core.role() == Role::Leader {
+            self.core.tick_heartbeat();
+        }
+    }
+
     /// Makes the election timer fire now (a scripted timeout, for scenarios).
     pub(crate) fn fire_election_timeout(&mut self, now: Duration) {
         self.core.set_now(now);
@@ -558,8 +576,8 @@ impl<S: StateMachine> NodeDriver<S> {
         }
     }
 
-    /// Compacts the log through what the state machine has applied (§7).
-    fn take_snapshot(&mut self) {
+    /// Compacts the log through what the state machine has applied (§7), now.
+    pub(crate) fn take_snapshot(&mut self) {
         let index = self.last_applied;
         let data = self.sm.snapshot();
         self.core.compact(index, data);

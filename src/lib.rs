@@ -36,6 +36,7 @@ pub mod router;
 pub mod safety;
 #[cfg(feature = "harness")]
 pub mod scenarios;
+pub mod script;
 pub mod sim;
 mod spin;
 pub mod state_machine;

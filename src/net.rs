@@ -234,6 +234,11 @@ impl Copies {
     }
 }
 
+/// Records a message's fate decided outside the network model (a scripted drop).
+pub(crate) fn note_fate<M: Routable>(trace: &Trace, p: &Packet<M>, fate: Fate) {
+    note(trace, p, fate);
+}
+
 /// Records a message's fate, when message events are wanted by the trace or the log.
 fn note<M: Routable>(trace: &Trace, p: &Packet<M>, fate: Fate) {
     if !trace.wants_messages() && !log::log_enabled!(target: "raftsim", log::Level::Debug) {

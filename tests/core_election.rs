@@ -1,15 +1,16 @@
 //! Leader election (§5.2), terms (§5.1), PreVote and CheckQuorum (dissertation §9.6,
 //! §6.2, §4.2.3) and leadership transfer (§3.10), on the pure Raft core, stepped by hand
-//! with the testkit.
+//! with the testkit. The stories a script tells as well (a single-node cluster, a split
+//! vote, a stale leader, PreVote with and without, CheckQuorum) are scripts in
+//! tests/scripts/, asserted with `expect` and by their recorded output.
 
 use std::time::Duration;
 
 use raftsim::log::Snapshot;
 use raftsim::membership::Membership;
 use raftsim::message::{Envelope, Message};
-use raftsim::raft;
 use raftsim::raft::testkit::{is_vote, CoreNet};
-use raftsim::raft::VoteRefusal;
+use raftsim::raft::{self, VoteRefusal};
 use raftsim::raft::{HardState, RaftConfig};
 use raftsim::{NodeId, NotLeader, Role, Term};
 
@@ -40,64 +41,6 @@ fn grants(net: &CoreNet, voter: NodeId) -> Vec<(NodeId, Term)> {
             _ => None,
         })
         .collect()
-}
-
-fn terms(net: &CoreNet) -> Vec<Term> {
-    net.nodes.values().map(|r| r.term()).collect()
-}
-
-/// §5.2: a cluster of one is its own majority: its first timeout makes it leader, and a
-/// proposal commits the moment its write is durable (the testkit acknowledges it within
-/// the same step). No message is ever sent.
-#[test]
-fn a_single_node_cluster_elects_itself_and_commits_at_once() {
-    let mut net: CoreNet = CoreNet::new(1);
-    net.tick_election(0);
-    assert_eq!(net.node(0).role(), Role::Leader);
-    assert_eq!(net.node(0).term(), 1);
-    assert_eq!(net.node(0).commit_index(), 1, "its no-op");
-    assert_eq!(net.propose(0, 9), Ok((2, 1)));
-    assert_eq!(net.node(0).commit_index(), 2);
-    assert_eq!(net.applied_commands(0), vec![9]);
-    assert!(net.queue.is_empty() && net.delivered.is_empty());
-}
-
-/// §5.2: two candidates in one term can split the vote so that neither has a majority;
-/// that term has no leader, and the next timeout (a new term) elects one.
-#[test]
-fn a_split_vote_elects_nobody_and_a_later_timeout_elects_one() {
-    // Four nodes: 0 and 1 time out together; node 2 hears 0 first, node 3 hears 1 first.
-    let mut net: CoreNet = CoreNet::new(4);
-    net.tick_election(0);
-    net.tick_election(1);
-    net.deliver_matching(|e| (e.from, e.to) == (0, 2) || (e.from, e.to) == (1, 3));
-    net.deliver_all();
-    assert_eq!(grants(&net, 2), vec![(0, 1)]);
-    assert_eq!(grants(&net, 3), vec![(1, 1)]);
-    assert_eq!(
-        net.node(0).role(),
-        Role::Candidate,
-        "2 of 4 votes is no majority"
-    );
-    assert_eq!(net.node(1).role(), Role::Candidate);
-    assert_eq!(net.leader_of(1), None);
-    // Node 0 times out first this time (the randomized timeout's purpose).
-    net.tick_election(0);
-    net.deliver_all();
-    assert_eq!(net.leader_of(2), Some(0));
-    assert_eq!(terms(&net), vec![2; 4]);
-
-    // Five nodes, node 4 down: 0 and 1 each get one vote besides their own.
-    let mut net: CoreNet = CoreNet::new(5);
-    net.crash(4);
-    net.tick_election(0);
-    net.tick_election(1);
-    net.deliver_matching(|e| (e.from, e.to) == (0, 2) || (e.from, e.to) == (1, 3));
-    net.deliver_all();
-    assert_eq!(net.leader_of(1), None);
-    net.tick_election(1);
-    net.deliver_all();
-    assert_eq!(net.leader_of(2), Some(1));
 }
 
 /// Figure 2 ("updated on stable storage before responding to RPCs"): the Ready that
@@ -251,122 +194,6 @@ fn a_candidate_steps_down_for_a_leader_of_its_term() {
         (r.role(), r.term(), r.leader_id()),
         (Role::Follower, 1, Some(0))
     );
-}
-
-/// §5.1, §5.3: a leader cut off while the others elect a new one keeps acting in its old
-/// term. When it returns, its AppendEntries are rejected with the newer term, it steps
-/// down, and the entries it accepted alone are replaced.
-#[test]
-fn a_stale_leader_is_rejected_with_the_higher_term_and_steps_down() {
-    let mut net: CoreNet = CoreNet::new(3);
-    net.elect(0);
-    net.isolate(0);
-    net.elect(1);
-    assert_eq!(
-        net.propose(0, 99),
-        Ok((2, 1)),
-        "it still believes it leads term 1"
-    );
-    net.recover();
-    net.clear_events();
-    net.tick_heartbeat(0);
-    net.deliver_matching(|e| e.from == 0);
-    for id in [1, 2] {
-        assert!(
-            net.events(id).iter().any(|e| matches!(
-                e,
-                raft::Event::AppendRejected { leader: 0, reason, .. } if matches!(reason, raft::AppendRefusal::StaleTerm { term: 1, .. })
-            )),
-            "n{id} rejects the stale leader"
-        );
-    }
-    net.deliver_matching(|e| e.to == 0);
-    let r = net.node(0);
-    assert_eq!((r.role(), r.term()), (Role::Follower, 2));
-    assert_eq!(net.leader(), Some(1));
-    net.tick_heartbeat(1);
-    net.deliver_all();
-    assert_eq!(net.log_terms(0), vec![1, 2], "its lone entry is gone");
-    assert_eq!((net.leader_of(1), net.leader_of(2)), (Some(0), Some(1)));
-}
-
-/// §9.6 PreVote: a node cut off from the cluster times out again and again but, as a
-/// pre-candidate, never raises its term; when it rejoins while the leader is alive, its
-/// pre-votes are refused and the cluster's term stays as it was.
-#[test]
-fn pre_vote_keeps_a_rejoining_partitioned_node_from_bumping_the_term() {
-    let cfg = RaftConfig {
-        pre_vote: true,
-        ..RaftConfig::figure2()
-    };
-    let mut net: CoreNet = CoreNet::with_config(3, cfg);
-    net.elect(0);
-    net.isolate(2);
-    for _ in 0..5 {
-        net.tick_election(2);
-        assert_eq!(net.node(2).role(), Role::PreCandidate);
-    }
-    assert_eq!(net.node(2).term(), 1);
-    net.recover();
-    net.tick_election(2);
-    net.deliver_matching(is_vote);
-    for id in [0, 1] {
-        assert!(refusals(&net, id)
-            .iter()
-            .all(|(c, _, r)| *c == 2 && matches!(r, VoteRefusal::LeaderAlive { leader: 0 })));
-        assert_eq!(refusals(&net, id).len(), 1);
-    }
-    net.tick_heartbeat(0);
-    net.deliver_all();
-    assert_eq!(terms(&net), vec![1, 1, 1]);
-    assert_eq!(net.leader(), Some(0));
-    assert_eq!(net.node(2).role(), Role::Follower);
-}
-
-/// The problem PreVote solves (§9.6): without it, the same rejoining node's higher term
-/// deposes a perfectly healthy leader.
-#[test]
-fn without_pre_vote_a_rejoining_partitioned_node_deposes_the_leader() {
-    let mut net: CoreNet = CoreNet::new(3);
-    net.elect(0);
-    net.isolate(2);
-    for _ in 0..3 {
-        net.tick_election(2);
-    }
-    assert_eq!(net.node(2).term(), 4);
-    net.recover();
-    net.tick_election(2);
-    net.deliver_all();
-    assert_ne!(net.node(0).role(), Role::Leader);
-    assert_eq!(terms(&net), vec![5, 5, 5]);
-}
-
-/// §6.2 CheckQuorum: a leader that has not heard from a majority within an election
-/// timeout steps down, so a leader on the minority side of a partition stops serving.
-#[test]
-fn check_quorum_a_leader_cut_off_from_the_majority_steps_down() {
-    let cfg = RaftConfig {
-        check_quorum: true,
-        ..RaftConfig::figure2()
-    };
-    let mut net: CoreNet = CoreNet::with_config(5, cfg);
-    net.elect(0);
-    // Connected, it heard from everyone during the interval: it stays.
-    net.tick_heartbeat(0);
-    net.deliver_all();
-    net.tick_election(0);
-    assert_eq!(net.node(0).role(), Role::Leader);
-
-    net.partition(&[&[0, 1], &[2, 3, 4]]);
-    net.tick_heartbeat(0);
-    net.deliver_all(); // node 1 answers: 2 of 5 heard from
-    net.tick_election(0);
-    let r = net.node(0);
-    assert_eq!((r.role(), r.term()), (Role::Follower, 1));
-    assert!(net.events(0).iter().any(|e| matches!(
-        e,
-        raft::Event::RoleChanged { to: Role::Follower, reason, .. } if matches!(reason, raft::Reason::CheckQuorum { .. })
-    )));
 }
 
 /// §4.2.3 (with CheckQuorum): a server that heard from a live leader less than the

@@ -29,4 +29,5 @@ mod workload;
 mod world;
 
 pub use workload::{Workload, WorkloadHandle, WorkloadStats};
+pub use world::MessageFilter;
 pub(crate) use world::World;

@@ -106,6 +106,35 @@ pub(crate) struct World<S: StateMachine> {
     pub(crate) events: u64,
     /// Events handled at the current instant: a livelock guard.
     same_instant: u64,
+    /// Scripted stepping (`crate::script`): which messages to hold back on arrival,
+    /// and the ones held so far, oldest first.
+    hold_rules: Vec<MessageFilter>,
+    held_messages: Vec<Packet<Wire<S>>>,
+    /// Scripted stepping: while true, no node's timer fires by itself (elections and
+    /// heartbeats happen only when a script says so).
+    timers_frozen: bool,
+}
+
+/// Which node-to-node messages a rule or a command means: `None` matches any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageFilter {
+    /// The sender.
+    pub from: Option<NodeId>,
+    /// The receiver.
+    pub to: Option<NodeId>,
+    /// The message's kind, as the trace names it (`Message::kind`).
+    pub kind: Option<String>,
+}
+
+impl MessageFilter {
+    /// Whether a packet between nodes matches (client traffic never does).
+    pub fn matches<M: crate::net::Routable>(&self, p: &Packet<M>) -> bool {
+        !is_client(p.from)
+            && !is_client(p.to)
+            && self.from.is_none_or(|f| f == p.from)
+            && self.to.is_none_or(|t| t == p.to)
+            && self.kind.as_deref().is_none_or(|k| k == p.msg.kind())
+    }
 }
 
 /// More events than this at one virtual instant is a livelock (something reschedules
@@ -127,6 +156,74 @@ impl<S: StateMachine> World<S> {
             actors: None,
             events: 0,
             same_instant: 0,
+            hold_rules: Vec::new(),
+            held_messages: Vec::new(),
+            timers_frozen: false,
+        }
+    }
+
+    /// From now on, messages matching `filter` are held when they arrive, until
+    /// [`World::deliver_held`] or [`World::drop_held`] (scripted stepping).
+    pub(crate) fn hold(&mut self, filter: MessageFilter) {
+        self.hold_rules.push(filter);
+    }
+
+    /// Stops holding new messages (those held stay held).
+    pub(crate) fn unhold(&mut self) {
+        self.hold_rules.clear();
+    }
+
+    /// The held messages, oldest first.
+    pub(crate) fn held(&self) -> &[Packet<Wire<S>>] {
+        &self.held_messages
+    }
+
+    /// Delivers up to `max` held messages matching `filter`, oldest first, at the
+    /// current instant (the links are checked as for any arrival); returns how many.
+    pub(crate) fn deliver_held(&mut self, filter: &MessageFilter, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(i) = self.held_messages.iter().position(|p| filter.matches(p)) else {
+                break;
+            };
+            let p = self.held_messages.remove(i);
+            self.arrived(p);
+            n += 1;
+        }
+        n
+    }
+
+    /// Discards the held messages matching `filter`, as a lossy network would; returns
+    /// how many.
+    pub(crate) fn drop_held(&mut self, filter: &MessageFilter) -> usize {
+        let before = self.held_messages.len();
+        let (dropped, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held_messages)
+            .into_iter()
+            .partition(|p| filter.matches(p));
+        self.held_messages = kept;
+        for p in &dropped {
+            crate::net::note_fate(&self.trace, p, crate::event::Fate::Dropped);
+        }
+        before - self.held_messages.len()
+    }
+
+    /// Freezes (true) or thaws the nodes' timers. Frozen, no election timeout or
+    /// heartbeat fires by itself; thawed, every node's timers start afresh from now, so
+    /// the nodes do not all time out at once for the time spent frozen.
+    pub(crate) fn freeze_timers(&mut self, frozen: bool) {
+        if self.timers_frozen == frozen {
+            return;
+        }
+        self.timers_frozen = frozen;
+        if !frozen {
+            let now = self.now;
+            let ids: Vec<NodeId> = self.nodes.keys().copied().collect();
+            for id in ids {
+                let node = self.nodes.get_mut(&id).expect("listed");
+                node.driver.restart_timers(now);
+                node.timer_at = None;
+                self.schedule_timer(id);
+            }
         }
     }
 
@@ -318,6 +415,14 @@ impl<S: StateMachine> World<S> {
     }
 
     fn deliver(&mut self, p: Packet<Wire<S>>) {
+        if self.hold_rules.iter().any(|f| f.matches(&p)) {
+            self.held_messages.push(p);
+            return;
+        }
+        self.arrived(p);
+    }
+
+    fn arrived(&mut self, p: Packet<Wire<S>>) {
         if !self.network.arrive(&p, &self.trace) {
             return;
         }
@@ -351,7 +456,7 @@ impl<S: StateMachine> World<S> {
             return; // a stale entry: the timer was rescheduled earlier since
         }
         node.timer_at = None;
-        if node.driver.is_writing() {
+        if node.driver.is_writing() || self.timers_frozen {
             return; // a thread blocked in its fsync looks at its timers afterwards
         }
         self.run_ready(id);
@@ -406,7 +511,8 @@ impl<S: StateMachine> World<S> {
             let node = self.nodes.get_mut(&id).expect("a running node");
             // Go round again if a timer fired, or if the write's acknowledgement left
             // work (a leader's commit).
-            if !node.driver.fire_timers(now) && !node.driver.has_ready() {
+            let fired = !self.timers_frozen && node.driver.fire_timers(now);
+            if !fired && !node.driver.has_ready() {
                 break;
             }
         }
@@ -416,6 +522,9 @@ impl<S: StateMachine> World<S> {
     /// Makes sure an event is queued at the node's earliest deadline. One timer entry per
     /// node at a time: a deadline that moved later is found when the entry fires.
     fn schedule_timer(&mut self, id: NodeId) {
+        if self.timers_frozen {
+            return;
+        }
         let now = self.now;
         let node = self.nodes.get_mut(&id).expect("a running node");
         let due = node.driver.next_deadline().max(now);
