@@ -36,6 +36,7 @@ pub mod router;
 pub mod safety;
 #[cfg(feature = "harness")]
 pub mod scenarios;
+#[cfg(feature = "harness")]
 pub mod script;
 pub mod sim;
 mod spin;

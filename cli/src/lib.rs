@@ -25,6 +25,7 @@ pub mod common;
 pub mod explore;
 pub mod figure16;
 pub mod idle;
+pub mod run;
 pub mod simbench;
 
 pub use common::Invocation;
@@ -40,6 +41,8 @@ pub struct Raftsim {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a scenario script: each command printed with what it did (exact, repeatable).
+    Run(run::Args),
     /// Seed explorer: random fault schedules on the simulated runtime, every check after each.
     Explore(explore::Args),
     /// Replicated writes per second and their latency, against an echo baseline.
@@ -65,6 +68,7 @@ where
     };
     let how = Invocation::Command;
     match cli.command {
+        Command::Run(a) => run::run(a, how),
         Command::Explore(a) => explore::run(a, how),
         Command::Bench(a) => bench::run(a, how),
         Command::Figure16(a) => figure16::run(a, how),

@@ -20,7 +20,7 @@ fn raftsim(args: &[&str]) -> (i32, String, String) {
 fn help_on_the_command_and_every_subcommand_exits_0_without_running() {
     let (code, out, _) = raftsim(&["--help"]);
     assert_eq!(code, 0);
-    for sub in ["explore", "bench", "figure16", "idle", "simbench"] {
+    for sub in ["run", "explore", "bench", "figure16", "idle", "simbench"] {
         assert!(out.contains(sub), "--help lists {sub}:\n{out}");
         let (code, out, err) = raftsim(&[sub, "--help"]);
         assert_eq!(code, 0, "{sub} --help: {err}");
@@ -69,4 +69,41 @@ fn every_subcommand_parses_its_defaults() {
         // option's parser and its field panics here rather than in a user's run.
         raftsim_cli::Raftsim::try_parse_from(["raftsim", sub]).expect(sub);
     }
+}
+
+#[test]
+fn run_prints_each_command_with_its_output_and_replays_exactly() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/scenarios/election.txt"
+    );
+    let (code, first, err) = raftsim(&["run", script]);
+    assert_eq!(code, 0, "{first}{err}");
+    assert!(first.contains("\n----\n"), "{first}");
+    assert!(err.contains("replay with: cargo run -- run"), "{err}");
+    let (_, second, _) = raftsim(&["run", script]);
+    assert_eq!(
+        first, second,
+        "the simulated runtime replays a script exactly"
+    );
+}
+
+#[test]
+fn run_on_a_broken_script_names_the_line_and_exits_1() {
+    let dir = std::env::temp_dir().join(format!("raftsim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("broken.txt");
+    std::fs::write(&path, "cluster 3 seed=1\nrun until leader\ncrash n7\n").unwrap();
+    let (code, out, err) = raftsim(&["run", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("line 3: `crash n7`"), "{err}");
+    assert!(err.contains("no such node"), "{err}");
+    assert!(
+        out.contains("run until leader"),
+        "the output so far is printed:\n{out}"
+    );
+    let (code, _, err) = raftsim(&["run", dir.join("missing.txt").to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot read"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
