@@ -10,6 +10,7 @@ mod args;
 
 use std::time::Duration;
 
+use raftsim::raft;
 use raftsim::state_machine::Recorder;
 use raftsim::{summary, Cluster, Config, EventKind, Role};
 
@@ -79,19 +80,19 @@ fn main() {
 fn explain_votes(cluster: &Cluster<Recorder<String>>, term: u64) {
     for e in cluster.trace() {
         match &e.kind {
-            EventKind::VoteGranted {
+            EventKind::Raft(raft::Event::VoteGranted {
                 candidate,
                 term: t,
                 pre_vote,
-            } if *t == term && !pre_vote => {
+            }) if *t == term && !pre_vote => {
                 println!("  n{} voted for n{candidate}", e.node.unwrap_or_default())
             }
-            EventKind::VoteRefused {
+            EventKind::Raft(raft::Event::VoteRefused {
                 candidate,
                 term: t,
                 pre_vote,
                 reason,
-            } if *t == term && !pre_vote => println!(
+            }) if *t == term && !pre_vote => println!(
                 "  n{} refused n{candidate}: {reason}",
                 e.node.unwrap_or_default()
             ),

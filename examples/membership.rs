@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use raftsim::kv::{Client, KvStore};
+use raftsim::raft;
 use raftsim::{summary, Cluster, Config, EventKind, NodeId, Role};
 
 fn main() {
@@ -137,9 +138,9 @@ fn change_membership(cluster: &Cluster<KvStore>, between: &mut dyn FnMut()) {
     );
     for e in cluster.trace() {
         if e.node == Some(old) && e.term == old_term {
-            if let EventKind::RoleChanged {
+            if let EventKind::Raft(raft::Event::RoleChanged {
                 from: Role::Leader, ..
-            } = e.kind
+            }) = e.kind
             {
                 println!("             n{old}: {}", e.kind);
             }

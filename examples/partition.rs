@@ -12,6 +12,7 @@ mod args;
 
 use std::time::Duration;
 
+use raftsim::raft;
 use raftsim::state_machine::Recorder;
 use raftsim::{summary, Cluster, Config, EventKind, Role};
 
@@ -94,7 +95,7 @@ fn main() {
     let o = cluster.status(old);
     println!("  n{old} saw term {} and is now a {:?}", o.term, o.role);
     for e in cluster.trace() {
-        if let EventKind::Truncated { .. } = e.kind {
+        if let EventKind::Raft(raft::Event::Truncated { .. }) = e.kind {
             println!("  n{}: {}", e.node.unwrap_or_default(), e.kind);
         }
     }

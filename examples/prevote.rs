@@ -20,6 +20,7 @@ mod args;
 use std::time::Duration;
 
 use raftsim::kv::KvStore;
+use raftsim::raft;
 use raftsim::{summary, Cluster, Config, EventKind, NodeId, Role, Term};
 
 /// What one run showed.
@@ -130,9 +131,10 @@ fn run(config: Config) -> Outcome {
         .expect("a settled cluster");
     for e in cluster.trace().iter().filter(|e| e.at_us >= rejoin) {
         let show = match &e.kind {
-            EventKind::TermChanged { .. } | EventKind::RoleChanged { .. } => true,
-            EventKind::VoteRefused { candidate, .. } => *candidate == away,
-            EventKind::ElectionStarted { .. } => e.node == Some(away),
+            EventKind::Raft(raft::Event::TermChanged { .. })
+            | EventKind::Raft(raft::Event::RoleChanged { .. }) => true,
+            EventKind::Raft(raft::Event::VoteRefused { candidate, .. }) => *candidate == away,
+            EventKind::Raft(raft::Event::ElectionStarted { .. }) => e.node == Some(away),
             _ => false,
         };
         if show {
@@ -174,6 +176,6 @@ fn elections(cluster: &Cluster<KvStore>, id: NodeId, from_us: u64) -> usize {
         .trace()
         .iter()
         .filter(|e| e.at_us >= from_us && e.node == Some(id))
-        .filter(|e| matches!(e.kind, EventKind::ElectionStarted { .. }))
+        .filter(|e| matches!(e.kind, EventKind::Raft(raft::Event::ElectionStarted { .. })))
         .count()
 }

@@ -14,6 +14,7 @@ mod args;
 use std::time::Duration;
 
 use raftsim::kv::KvStore;
+use raftsim::raft;
 use raftsim::{summary, Cluster, Config, EventKind};
 
 fn main() {
@@ -64,7 +65,8 @@ fn main() {
         .expect("catch up");
     for e in cluster.trace() {
         match e.kind {
-            EventKind::SnapshotSent { .. } | EventKind::SnapshotInstalled { .. } => {
+            EventKind::Raft(raft::Event::SnapshotSent { .. })
+            | EventKind::Raft(raft::Event::SnapshotInstalled { .. }) => {
                 println!("  {e}")
             }
             _ => {}

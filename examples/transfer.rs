@@ -16,6 +16,7 @@ mod args;
 use std::time::Duration;
 
 use raftsim::kv::KvStore;
+use raftsim::raft;
 use raftsim::{summary, Cluster, Config, EventKind, NetConfig, NodeId, Role};
 
 fn main() {
@@ -112,7 +113,7 @@ fn wait_first_commit(
         let found = cluster.trace().into_iter().skip(mark).find(|e| {
             e.node == Some(id)
                 && e.role == Some(Role::Leader)
-                && matches!(e.kind, EventKind::Committed { .. })
+                && matches!(e.kind, EventKind::Raft(raft::Event::Committed { .. }))
         });
         if let Some(e) = found {
             return Duration::from_micros(e.at_us - from_us);
@@ -131,15 +132,17 @@ fn print_story(cluster: &Cluster<KvStore>, mark: usize) {
     for e in cluster.trace().iter().skip(mark) {
         let show = matches!(
             e.kind,
-            EventKind::TransferStarted { .. }
+            EventKind::Raft(raft::Event::TransferStarted { .. })
                 | EventKind::Crashed
-                | EventKind::ElectionStarted { .. }
-                | EventKind::RoleChanged { .. }
-        ) || matches!(e.kind, EventKind::Committed { .. } if e.role == Some(Role::Leader));
+                | EventKind::Raft(raft::Event::ElectionStarted { .. })
+                | EventKind::Raft(raft::Event::RoleChanged { .. })
+        ) || matches!(e.kind, EventKind::Raft(raft::Event::Committed { .. }) if e.role == Some(Role::Leader));
         if show {
             println!("  {e}");
         }
-        if matches!(e.kind, EventKind::Committed { .. }) && e.role == Some(Role::Leader) {
+        if matches!(e.kind, EventKind::Raft(raft::Event::Committed { .. }))
+            && e.role == Some(Role::Leader)
+        {
             break;
         }
     }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::raft::RaftConfig;
 
 /// Raft timing and behaviour.
 ///
@@ -120,6 +121,29 @@ pub struct Config {
     /// §6.4), so a deposed leader or a lagging follower answers with stale data. The
     /// runtime skips the core's `read_index`; the core itself is unchanged.
     pub unsafe_stale_reads: bool,
+}
+
+impl From<&Config> for RaftConfig {
+    fn from(c: &Config) -> Self {
+        RaftConfig {
+            pre_vote: c.pre_vote,
+            check_quorum: c.check_quorum,
+            election_timeout_min: c.election_timeout_min,
+            max_entries_per_append: c.max_entries_per_append,
+            fast_backtracking: c.fast_backtracking,
+            max_inflight_appends: c.max_inflight_appends,
+            snapshot_resend_ticks: election_timeout_in_heartbeats(c).max(2),
+            unsafe_commit_previous_term_entries: c.unsafe_commit_previous_term_entries,
+            unsafe_skip_election_restriction: c.unsafe_skip_election_restriction,
+        }
+    }
+}
+
+/// How many heartbeat intervals fit in the shortest election timeout, rounded up.
+fn election_timeout_in_heartbeats(c: &Config) -> u32 {
+    let hb = c.heartbeat_interval.as_nanos().max(1);
+    let n = c.election_timeout_min.as_nanos().div_ceil(hb);
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl Default for Config {
@@ -400,5 +424,12 @@ mod tests {
         assert!(
             matches!(c.validate(), Err(Error::InvalidConfig(s)) if s.contains("max_client_sessions"))
         );
+    }
+
+    /// One default story: the core on its own runs the same algorithm as a cluster
+    /// started with `Config::default()`.
+    #[test]
+    fn the_core_default_is_the_cluster_default() {
+        assert_eq!(RaftConfig::default(), RaftConfig::from(&Config::default()));
     }
 }

@@ -123,7 +123,7 @@ impl<S: StateMachine + Default> NodeDriver<S> {
         }
         let mut core = Raft::new(id, initial, RaftConfig::from(&config), persisted);
         core.set_now(now);
-        let last_applied = core.last_applied();
+        let last_applied = core.handed_out();
         let mut node = NodeDriver {
             id,
             incarnation,
@@ -263,7 +263,7 @@ impl<S: StateMachine> NodeDriver<S> {
 
     /// Proposes a membership change (leader only).
     pub(crate) fn propose_config(&mut self, change: ConfigChange) -> Result<(Index, Term), Error> {
-        self.core.propose_config(change)
+        self.core.propose_config(change).map_err(Error::from)
     }
 
     /// Handles one packet from the network: a Raft message or a client request.
@@ -342,26 +342,26 @@ impl<S: StateMachine> NodeDriver<S> {
         send_now: &mut dyn FnMut(Vec<Packet<Wire<S>>>),
     ) -> Option<Duration> {
         debug_assert!(self.after_write.is_none(), "a write is already in progress");
+        // The inputs handled since the last Ready are all in: send the proposals and
+        // reads they batched, one AppendEntries per follower for all of them.
+        self.core.broadcast_batched();
         let mut ready: Ready<S::Command, S::Snapshot> = self.core.take_ready();
         if ready.is_empty() {
             return None; // nothing changed: no status to publish, nothing to check
         }
-        let wrote =
-            ready.hard_state.is_some() || ready.log_dirty_from.is_some() || ready.snapshot_changed;
+        let wrote = ready.writes();
         if wrote {
-            self.shared.storage.lock().persist(&ready, &self.core);
+            self.shared.storage.lock().persist(&mut ready);
         }
         // The step's events are recorded before anything of it leaves, so the trace
         // never shows an effect (a vote granted) before its cause (an election). They
         // stay in the Ready only for the safety checker.
-        let (term, role) = (self.core.term(), self.core.role());
+        let role = self.core.role();
         let events = match self.shared.checker {
             Some(_) => ready.events.clone(),
             None => std::mem::take(&mut ready.events),
         };
-        for e in events {
-            self.shared.trace.record(Some(self.id), term, Some(role), e);
-        }
+        self.record_events(events);
         let write_time = self.config.storage_latency;
         let waits = wrote && !write_time.is_zero();
         if waits && self.config.parallel_disk_writes {
@@ -565,21 +565,30 @@ impl<S: StateMachine> NodeDriver<S> {
         self.reply(p.client, p.id, Err(NotLeader { leader }));
     }
 
-    /// Compacts the log through the last applied entry (§7), now.
+    /// Records the core's events in the trace, each with the role and term the node had
+    /// when it acted.
+    fn record_events(&self, events: Vec<crate::raft::Emitted>) {
+        for e in events {
+            let kind = EventKind::Raft(e.event);
+            self.shared
+                .trace
+                .record(Some(self.id), e.term, Some(e.role), kind);
+        }
+    }
+
+    /// Compacts the log through what the state machine has applied (§7), now.
     pub(crate) fn take_snapshot(&mut self) {
-        let index = self.core.last_applied();
+        let index = self.last_applied;
         let data = self.sm.snapshot();
         self.core.compact(index, data);
-        let ready = self.core.take_ready();
-        self.shared.storage.lock().persist(&ready, &self.core);
+        self.core.broadcast_batched();
+        let mut ready = self.core.take_ready();
+        self.shared.storage.lock().persist(&mut ready);
         if let Some((index, term)) = ready.persist_to {
             self.core.on_persist_entries(index, term);
         }
-        let (term, role) = (self.core.term(), self.core.role());
-        for e in ready.events {
-            self.shared.trace.record(Some(self.id), term, Some(role), e);
-        }
         debug_assert!(ready.messages.is_empty() && ready.committed.is_empty());
+        self.record_events(ready.events);
     }
 
     fn who(&self) -> String {

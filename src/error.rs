@@ -1,16 +1,9 @@
 //! Errors: expected failures are values, never panics.
 
+use crate::raft::ReconfigError;
 use crate::types::NodeId;
 
-/// The answer to a proposal sent to a node that is not the leader.
-///
-/// `leader` is a redirect hint: the leader this node knows of in its current term,
-/// `None` while it knows none (or the node is crashed or unknown).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotLeader {
-    /// The leader the node believes in, if any.
-    pub leader: Option<NodeId>,
-}
+pub use crate::raft::NotLeader;
 
 impl std::fmt::Display for NotLeader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -76,5 +69,28 @@ impl std::error::Error for Error {}
 impl From<NotLeader> for Error {
     fn from(nl: NotLeader) -> Self {
         Error::NotLeader(nl)
+    }
+}
+
+/// The core's refusal of a membership change, in the crate's terms.
+impl From<ReconfigError> for Error {
+    fn from(e: ReconfigError) -> Self {
+        let why = match e {
+            ReconfigError::NotLeader(nl) => return Error::NotLeader(nl),
+            ReconfigError::TermNotCommitted => {
+                "the leader has not yet committed an entry of its term (dissertation errata)"
+                    .to_string()
+            }
+            ReconfigError::ChangePending => {
+                "another membership change is not yet committed".to_string()
+            }
+            ReconfigError::AlreadyMember(id) => format!("n{id} is already a member"),
+            ReconfigError::NotLearner(id) => format!("n{id} is not a learner"),
+            ReconfigError::LastVoter(id) => {
+                format!("n{id} is the last voter; a cluster cannot remove its last member")
+            }
+            ReconfigError::NotMember(id) => format!("n{id} is not a member"),
+        };
+        Error::Rejected(why)
     }
 }

@@ -1,31 +1,85 @@
 //! Structured events: what each node, the router and the harness did, and why.
 //!
-//! The Raft core produces [`EventKind`]s as part of its output; the runtime stamps them
-//! with the time, node and term into [`Event`]s, logs them (so the `log` lines and the
-//! trace tell the same story) and appends them to the trace.
+//! A node's Raft core says what it did in its own vocabulary, [`raft::Event`]; the
+//! runtime wraps each one, with the time, the node and the role and term the node had
+//! when it acted, into an [`Event`] whose [`EventKind`] also covers the node runtime
+//! (`Applied`), the router (`Message`), the harness (crashes, partitions) and the safety
+//! checker (`Violation`). The runtime logs every event (so the `log` lines and the trace
+//! tell the same story) and appends it to the trace. Words are made here, at the edge
+//! (`Display`, in `words`), never in the core.
+//!
+//! The JSON form of an event (the trace, `Event::to_json`) is one flat object per line
+//! with no repeated key, and reads back into an equal `Event`; docs/trace.md lists every
+//! field and kind.
 
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::raft;
 use crate::types::{Index, NodeId, Role, Term};
 
-/// One thing that happened, stamped with when, where and in which term.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+mod words;
+
+/// One thing that happened, stamped with when, where, and the role and term of the node
+/// that acted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "Line", from = "Line")]
 pub struct Event {
     /// Time since the cluster started, in microseconds.
     pub at_us: u64,
-    /// The node it happened on; `None` for the router and the harness.
+    /// The node it happened on; `None` for the router and the harness's network events.
     pub node: Option<NodeId>,
-    /// The node's term after the event (0 for the router and the harness).
+    /// The node's term when it acted (0 for the router and the harness's network
+    /// events).
     pub term: Term,
-    /// The node's role after the event (`None` for the router, the harness and crashed
-    /// nodes).
+    /// The node's role when it acted: for a core event, the role it had as the core
+    /// emitted it (a pre-candidate counting a pre-vote is a `PreCandidate`, even if the
+    /// same step makes it a candidate). `None` for the router, the harness's network
+    /// events and crashed nodes.
     pub role: Option<Role>,
     /// What happened.
-    #[serde(flatten)]
     pub kind: EventKind,
+}
+
+/// An [`Event`] as one JSON object: the node's fields only when there is a node, then
+/// the kind's fields beside its `event` tag.
+#[derive(Serialize, Deserialize)]
+struct Line {
+    at_us: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    node: Option<NodeId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    term: Option<Term>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<Role>,
+    #[serde(flatten)]
+    kind: EventKind,
+}
+
+impl From<Event> for Line {
+    fn from(e: Event) -> Self {
+        Line {
+            at_us: e.at_us,
+            node: e.node,
+            term: e.node.map(|_| e.term),
+            role: e.role,
+            kind: e.kind,
+        }
+    }
+}
+
+impl From<Line> for Event {
+    fn from(l: Line) -> Self {
+        Event {
+            at_us: l.at_us,
+            node: l.node,
+            term: l.term.unwrap_or(0),
+            role: l.role,
+            kind: l.kind,
+        }
+    }
 }
 
 impl Event {
@@ -38,83 +92,41 @@ impl Event {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("events always serialize")
     }
+
+    /// Reads back one line of JSON written by [`Event::to_json`].
+    pub fn from_json(line: &str) -> Result<Event, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+
+    /// The core's event, if this is one.
+    pub fn raft(&self) -> Option<&raft::Event> {
+        match &self.kind {
+            EventKind::Raft(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = self.at_us as f64 / 1000.0;
+        // The role column fits the widest role, PreCandidate.
         match (self.node, self.role) {
-            (Some(n), Some(r)) => write!(f, "{ms:>9.3}ms n{n} t{} {r:<9} {}", self.term, self.kind),
-            (Some(n), None) => write!(f, "{ms:>9.3}ms n{n} t{} (down)    {}", self.term, self.kind),
-            (None, _) => write!(f, "{ms:>9.3}ms {:<22} {}", "router", self.kind),
-        }
-    }
-}
-
-/// Why a vote (or pre-vote) was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "why")]
-pub enum VoteRefusal {
-    /// The candidate's term is below the voter's (§5.1).
-    StaleTerm {
-        /// The voter's term.
-        current_term: Term,
-    },
-    /// The voter already voted for someone else in this term (§5.2).
-    AlreadyVoted {
-        /// Who got the vote.
-        voted_for: NodeId,
-    },
-    /// The candidate's log is less up to date than the voter's (§5.4.1).
-    LogBehind {
-        /// The candidate's last log term.
-        candidate_last_term: Term,
-        /// The candidate's last log index.
-        candidate_last_index: Index,
-        /// The voter's last log term.
-        own_last_term: Term,
-        /// The voter's last log index.
-        own_last_index: Index,
-    },
-    /// The voter heard from a live leader within the minimum election timeout, so the
-    /// candidate is probably disruptive (§4.2.3, §9.6).
-    LeaderAlive {
-        /// The leader the voter heard from.
-        leader: NodeId,
-    },
-    /// The voter leads this term itself.
-    IsLeader,
-}
-
-impl fmt::Display for VoteRefusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VoteRefusal::StaleTerm { current_term } => {
-                write!(f, "its term is stale (mine is {current_term})")
+            (Some(n), Some(r)) => {
+                write!(f, "{ms:>9.3}ms n{n} t{} {r:<12} {}", self.term, self.kind)
             }
-            VoteRefusal::AlreadyVoted { voted_for } => {
-                write!(f, "already voted for n{voted_for} in this term")
-            }
-            VoteRefusal::LogBehind {
-                candidate_last_term,
-                candidate_last_index,
-                own_last_term,
-                own_last_index,
-            } => write!(
+            (Some(n), None) => write!(
                 f,
-                "its log is behind mine (its last entry t{candidate_last_term}@{candidate_last_index}, \
-                 mine t{own_last_term}@{own_last_index}; §5.4.1)"
+                "{ms:>9.3}ms n{n} t{} (down)       {}",
+                self.term, self.kind
             ),
-            VoteRefusal::LeaderAlive { leader } => {
-                write!(f, "I heard from leader n{leader} less than an election timeout ago")
-            }
-            VoteRefusal::IsLeader => write!(f, "I am the leader of this term"),
+            (None, _) => write!(f, "{ms:>9.3}ms {:<25} {}", "router", self.kind),
         }
     }
 }
 
 /// The router's fate for one message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Fate {
     /// Handed to the receiver's inbox.
     Delivered,
@@ -135,170 +147,23 @@ pub enum Fate {
     BlockedCrashed,
 }
 
-/// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What happened: an event of a node's Raft core, of the node's runtime, of the router,
+/// of the harness or of the safety checker.
+///
+/// In JSON the variant is the `event` key and its fields sit beside it on the same
+/// object; a core event appears under its own name (`"event":"VoteGranted"`), exactly as
+/// [`raft::Event`] writes it. The schema is in docs/trace.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event")]
 pub enum EventKind {
-    /// The node's election timer fired and it starts an election (or a pre-vote).
-    ElectionStarted {
-        /// The term it campaigns in.
-        term: Term,
-        /// A PreVote round (the term is not yet incremented).
-        pre_vote: bool,
-        /// Why: which leader it stopped hearing from, a split vote, a transfer.
-        reason: String,
-    },
-    /// The node granted its vote.
-    VoteGranted {
-        /// The candidate.
-        candidate: NodeId,
-        /// The election's term.
-        term: Term,
-        /// A pre-vote.
-        pre_vote: bool,
-    },
-    /// The node refused its vote, and why.
-    VoteRefused {
-        /// The candidate.
-        candidate: NodeId,
-        /// The term the candidate asked in.
-        term: Term,
-        /// A pre-vote.
-        pre_vote: bool,
-        /// Why.
-        reason: VoteRefusal,
-    },
-    /// A candidate counted a reply.
-    VoteReceived {
-        /// The voter.
-        from: NodeId,
-        /// Granted or not.
-        granted: bool,
-        /// A pre-vote.
-        pre_vote: bool,
-    },
-    /// The node's role changed.
-    RoleChanged {
-        /// The old role.
-        from: Role,
-        /// The new role.
-        to: Role,
-        /// The node's term right after the change: for `to: Leader`, the term it won.
-        /// The runtime stamps a step's events with the term at the end of the step,
-        /// which differs when a leader steps down to a higher term within the same step.
-        term: Term,
-        /// Why, in words.
-        reason: String,
-    },
-    /// The node adopted a higher term it saw in a message (§5.1).
-    TermChanged {
-        /// The old term.
-        from: Term,
-        /// The new term.
-        to: Term,
-        /// The node whose message carried it.
-        seen_from: NodeId,
-    },
-    /// The leader accepted a client command at this index.
-    Proposed {
-        /// Where the command sits in the log.
-        index: Index,
-    },
-    /// A follower stored entries from the leader (or confirmed it already had them).
-    AppendAccepted {
-        /// The leader.
-        leader: NodeId,
-        /// The request's prev_log_index.
-        prev_log_index: Index,
-        /// How many entries it carried.
-        entries: usize,
-        /// The last index now known to match the leader's log.
-        match_index: Index,
-    },
-    /// A follower rejected AppendEntries.
-    AppendRejected {
-        /// The leader (or would-be leader).
-        leader: NodeId,
-        /// The request's prev_log_index.
-        prev_log_index: Index,
-        /// Why, with the hint sent back.
-        reason: String,
-    },
-    /// The leader moved a follower's next_index back after a rejection.
-    NextIndexBackedUp {
-        /// The follower.
-        follower: NodeId,
-        /// The rejected prev_log_index.
-        rejected: Index,
-        /// The new next_index.
-        next_index: Index,
-    },
-    /// A follower deleted conflicting entries (§5.3, AppendEntries rule 3).
-    Truncated {
-        /// The first index removed.
-        from: Index,
-        /// The last index removed.
-        to: Index,
-        /// The terms of the removed entries, oldest first, deduplicated.
-        terms: Vec<Term>,
-        /// The leader whose entries replace them.
-        leader: NodeId,
-    },
-    /// The node's commit index advanced.
-    Committed {
-        /// The old commit index.
-        from: Index,
-        /// The new commit index.
-        to: Index,
-    },
     /// The node applied entries to its state machine.
     Applied {
         /// The first index applied.
+        #[serde(rename = "first_index")]
         from: Index,
         /// The last index applied.
+        #[serde(rename = "last_index")]
         to: Index,
-    },
-    /// The node compacted its log into a snapshot.
-    SnapshotTaken {
-        /// The last index covered.
-        last_index: Index,
-        /// Its term.
-        last_term: Term,
-    },
-    /// The node installed a snapshot from the leader.
-    SnapshotInstalled {
-        /// The leader.
-        leader: NodeId,
-        /// The last index covered.
-        last_index: Index,
-        /// Its term.
-        last_term: Term,
-    },
-    /// The leader sent a snapshot to a follower whose next entry was compacted.
-    SnapshotSent {
-        /// The follower.
-        to: NodeId,
-        /// The last index covered.
-        last_index: Index,
-    },
-    /// The node's configuration changed (an entry reached its log or was truncated).
-    MembershipChanged {
-        /// The voters.
-        voters: Vec<NodeId>,
-        /// The learners.
-        learners: Vec<NodeId>,
-    },
-    /// The leader started handing leadership to another node (§3.10).
-    TransferStarted {
-        /// The target.
-        to: NodeId,
-    },
-    /// A leadership transfer ended without the target winning.
-    TransferAborted {
-        /// The target.
-        to: NodeId,
-        /// Why.
-        reason: String,
     },
     /// The harness crashed the node.
     Crashed,
@@ -310,11 +175,13 @@ pub enum EventKind {
     /// The harness cut every link of a node.
     Disconnected {
         /// The node.
+        #[serde(rename = "link_node")]
         node: NodeId,
     },
     /// The harness restored the links of a node.
     Connected {
         /// The node.
+        #[serde(rename = "link_node")]
         node: NodeId,
     },
     /// The harness partitioned the network.
@@ -331,12 +198,15 @@ pub enum EventKind {
     },
     /// The router's fate for one message.
     Message {
-        /// The sender.
+        /// The sender: a node, or a client (an address from `net::CLIENT_ADDR_BASE` on).
+        #[serde(with = "addr")]
         from: NodeId,
-        /// The receiver.
+        /// The receiver: a node or a client.
+        #[serde(with = "addr")]
         to: NodeId,
         /// The message type.
-        kind: &'static str,
+        #[serde(rename = "message", deserialize_with = "message_kind")]
+        kind: raft::event::MessageName,
         /// The sender's term in the message.
         msg_term: Term,
         /// Entries carried.
@@ -349,160 +219,67 @@ pub enum EventKind {
         /// Which property and how.
         description: String,
     },
+    /// What a node's Raft core did (its own vocabulary, [`raft::Event`]).
+    #[serde(untagged)]
+    Raft(raft::Event),
 }
 
-impl EventKind {
-    /// The log level a human wants this at: `info` tells the story, `debug` the details.
-    pub fn level(&self) -> log::Level {
-        use EventKind::*;
-        match self {
-            AppendAccepted { .. } | Message { .. } | Proposed { .. } | Applied { .. } => {
-                log::Level::Debug
-            }
-            VoteReceived { .. } | NextIndexBackedUp { .. } => log::Level::Debug,
-            // ElectionStarted already tells this story at info.
-            RoleChanged {
-                to: Role::Candidate | Role::PreCandidate,
-                ..
-            } => log::Level::Debug,
-            Violation { .. } => log::Level::Error,
-            _ => log::Level::Info,
-        }
+impl From<raft::Event> for EventKind {
+    fn from(e: raft::Event) -> Self {
+        EventKind::Raft(e)
     }
 }
 
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use EventKind::*;
-        let pv = |p: bool| if p { "pre-vote" } else { "vote" };
-        match self {
-            ElectionStarted {
-                term,
-                pre_vote,
-                reason,
-            } => {
-                if *pre_vote {
-                    write!(f, "starts a pre-vote for term {term}: {reason}")
-                } else {
-                    write!(f, "starts an election for term {term}: {reason}")
-                }
-            }
-            VoteGranted {
-                candidate,
-                term,
-                pre_vote,
-            } => write!(f, "grants its {} to n{candidate} for term {term}", pv(*pre_vote)),
-            VoteRefused {
-                candidate,
-                term,
-                pre_vote,
-                reason,
-            } => write!(
-                f,
-                "refuses its {} to n{candidate} for term {term}: {reason}",
-                pv(*pre_vote)
-            ),
-            VoteReceived {
-                from,
-                granted,
-                pre_vote,
-            } => write!(
-                f,
-                "{} {} from n{from}",
-                if *granted { "got" } else { "was refused" },
-                pv(*pre_vote)
-            ),
-            RoleChanged {
-                from, to, reason, ..
-            } => write!(f, "{from} -> {to}: {reason}"),
-            TermChanged {
-                from,
-                to,
-                seen_from,
-            } => write!(f, "term {from} -> {to}: seen in a message from n{seen_from}"),
-            Proposed { index } => write!(f, "accepted a client command at index {index}"),
-            AppendAccepted {
-                leader,
-                prev_log_index,
-                entries,
-                match_index,
-            } => write!(
-                f,
-                "accepted AppendEntries from n{leader} (prev {prev_log_index}, {entries} entries); matches up to {match_index}"
-            ),
-            AppendRejected {
-                leader,
-                prev_log_index,
-                reason,
-            } => write!(
-                f,
-                "rejected AppendEntries from n{leader} at prev {prev_log_index}: {reason}"
-            ),
-            NextIndexBackedUp {
-                follower,
-                rejected,
-                next_index,
-            } => write!(
-                f,
-                "n{follower} rejected prev {rejected}; next_index[{follower}] = {next_index}"
-            ),
-            Truncated {
-                from,
-                to,
-                terms,
-                leader,
-            } => write!(
-                f,
-                "deleted conflicting entries {from}..={to} (terms {terms:?}) to follow leader n{leader}"
-            ),
-            Committed { from, to } => write!(f, "commit index {from} -> {to}"),
-            Applied { from, to } => write!(f, "applied {from}..={to}"),
-            SnapshotTaken {
-                last_index,
-                last_term,
-            } => write!(f, "took a snapshot through t{last_term}@{last_index}"),
-            SnapshotInstalled {
-                leader,
-                last_index,
-                last_term,
-            } => write!(
-                f,
-                "installed n{leader}'s snapshot through t{last_term}@{last_index}"
-            ),
-            SnapshotSent { to, last_index } => {
-                write!(f, "sends its snapshot through {last_index} to n{to}")
-            }
-            MembershipChanged { voters, learners } => {
-                write!(f, "configuration is now voters {voters:?} learners {learners:?}")
-            }
-            TransferStarted { to } => write!(f, "hands leadership to n{to}"),
-            TransferAborted { to, reason } => {
-                write!(f, "leadership transfer to n{to} aborted: {reason}")
-            }
-            Crashed => write!(f, "CRASHED"),
-            Restarted { last_log_index } => {
-                write!(f, "restarted from persisted state (log ends at {last_log_index})")
-            }
-            Disconnected { node } => write!(f, "n{node} disconnected"),
-            Connected { node } => write!(f, "n{node} connected"),
-            Partitioned { groups } => write!(f, "network partitioned into {groups:?}"),
-            Healed => write!(f, "network healed"),
-            NetChanged { net } => write!(f, "network now {net}"),
-            Message {
-                from,
-                to,
-                kind,
-                msg_term,
-                entries,
-                fate,
-            } => {
-                write!(f, "n{from} -> n{to} {kind} t{msg_term}")?;
-                if *entries > 0 {
-                    write!(f, " ({entries} entries)")?;
-                }
-                write!(f, ": {fate:?}")
-            }
-            Violation { description } => write!(f, "SAFETY VIOLATION: {description}"),
+/// Every message type the network carries: Raft's, the clients' and the echo router's.
+const MESSAGE_KINDS: [&str; 6] = [
+    "ClientRequest",
+    "ClientReply",
+    "Request",
+    "Batch",
+    "Ack",
+    "Reply",
+];
+
+/// Reads a message type back as the `&'static str` the runtime names it with.
+fn message_kind<'de, De: serde::Deserializer<'de>>(
+    d: De,
+) -> Result<raft::event::MessageName, De::Error> {
+    let name = String::deserialize(d)?;
+    raft::event::MESSAGE_KINDS
+        .iter()
+        .chain(MESSAGE_KINDS.iter())
+        .find(|k| **k == name)
+        .copied()
+        .ok_or_else(|| serde::de::Error::unknown_variant(&name, &MESSAGE_KINDS))
+}
+
+/// A network address in JSON: `{"node":N}` for a node, `{"client":K}` for the client
+/// at `net::CLIENT_ADDR_BASE + K`.
+mod addr {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::net::{is_client, CLIENT_ADDR_BASE};
+    use crate::types::NodeId;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Addr {
+        Node(NodeId),
+        Client(NodeId),
+    }
+
+    pub(super) fn serialize<S: Serializer>(a: &NodeId, s: S) -> Result<S::Ok, S::Error> {
+        if is_client(*a) {
+            Addr::Client(a - CLIENT_ADDR_BASE).serialize(s)
+        } else {
+            Addr::Node(*a).serialize(s)
         }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NodeId, D::Error> {
+        Ok(match Addr::deserialize(d)? {
+            Addr::Node(n) => n,
+            Addr::Client(c) => CLIENT_ADDR_BASE + c,
+        })
     }
 }

@@ -6,7 +6,7 @@ use crate::types::{Index, NodeId, Term};
 
 /// Why a follower rejected AppendEntries, and where the leader should look next
 /// (the accelerated log backtracking of §5.3, as in the 6.824 labs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ConflictHint {
     /// The follower's log ends before `prev_log_index`: retry after its last index.
     LogTooShort {

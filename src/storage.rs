@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use crate::raft::{Persisted, Raft, Ready};
+use crate::log::RaftLog;
+use crate::raft::{Persisted, Ready};
 
 /// One node's stable storage.
 #[derive(Debug)]
 pub struct Storage<C, D> {
     persisted: Persisted<C, D>,
-    /// How many times the node wrote to it (each a would-be fsync).
-    pub writes: u64,
 }
 
 /// Storage shared between the harness and the node thread.
@@ -23,7 +22,6 @@ impl<C: Clone, D: Clone> Default for Storage<C, D> {
     fn default() -> Self {
         Storage {
             persisted: Persisted::default(),
-            writes: 0,
         }
     }
 }
@@ -39,27 +37,24 @@ impl<C: Clone, D: Clone> Storage<C, D> {
         &self.persisted
     }
 
-    /// Makes the changes a step produced durable, before any message of that step is sent.
-    pub fn persist(&mut self, ready: &Ready<C, D>, core: &Raft<C, D>) {
-        let mut wrote = false;
+    /// Makes the changes a step produced durable, before any message of that step is
+    /// sent. Everything written comes from the `Ready`; its `entries` and `snapshot`
+    /// move into storage (the `Ready` keeps the rest for the steps after persisting).
+    pub fn persist(&mut self, ready: &mut Ready<C, D>) {
         if let Some(hs) = ready.hard_state {
             self.persisted.hard_state = hs;
-            wrote = true;
         }
-        if ready.snapshot_changed {
-            self.persisted.snapshot = core.snapshot().cloned();
-            self.persisted.log = core.log().clone();
-            wrote = true;
+        let entries = std::mem::take(&mut ready.entries);
+        if let Some(s) = ready.snapshot.take() {
+            // A new snapshot: the stored log is its prefix and the entries after it.
+            self.persisted.log = RaftLog::from_parts(s.last_index, s.last_term, entries);
+            self.persisted.snapshot = Some(s);
         } else if let Some(from) = ready.log_dirty_from {
             let log = &mut self.persisted.log;
             log.truncate_from(from.max(log.first_index()));
-            for e in core.log().slice(from, usize::MAX) {
-                log.push(e.clone());
+            for e in entries {
+                log.push(e);
             }
-            wrote = true;
-        }
-        if wrote {
-            self.writes += 1;
         }
     }
 

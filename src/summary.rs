@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::event::{Event, EventKind, Fate};
+use crate::raft;
 use crate::types::{NodeId, Role, Term};
 
 /// One term as the trace saw it.
@@ -18,7 +19,8 @@ pub struct TermSummary {
     pub elected_at_ms: Option<f64>,
     /// Who started elections (or pre-votes) for it.
     pub candidates: Vec<NodeId>,
-    /// Votes granted in it: (voter, candidate).
+    /// Votes granted in it: (voter, candidate). A candidate's vote for itself is not
+    /// among them (it grants none: it votes for itself as it starts its election).
     pub votes: Vec<(NodeId, NodeId)>,
     /// The highest commit index a node reached while in it.
     pub commit_index: u64,
@@ -35,25 +37,26 @@ pub fn terms(events: &[Event]) -> Vec<TermSummary> {
     }
     for e in events {
         let Some(node) = e.node else { continue };
-        match &e.kind {
-            EventKind::ElectionStarted {
+        let Some(raft_event) = e.raft() else { continue };
+        match raft_event {
+            raft::Event::ElectionStarted {
                 term,
                 pre_vote: false,
                 ..
             } => get(&mut terms, *term).candidates.push(node),
-            EventKind::VoteGranted {
+            raft::Event::VoteGranted {
                 candidate,
                 term,
                 pre_vote: false,
             } => get(&mut terms, *term).votes.push((node, *candidate)),
-            EventKind::RoleChanged {
+            raft::Event::RoleChanged {
                 to: Role::Leader, ..
             } => {
                 let t = get(&mut terms, e.term);
                 t.leader = Some(node);
                 t.elected_at_ms = Some(e.at_us as f64 / 1000.0);
             }
-            EventKind::Committed { to, .. } => {
+            raft::Event::Committed { to, .. } => {
                 let t = get(&mut terms, e.term);
                 t.commit_index = t.commit_index.max(*to);
             }
@@ -73,12 +76,21 @@ pub fn summarize(events: &[Event]) -> String {
             (Some(l), Some(at)) => format!("leader n{l} (elected at {at:.0} ms)"),
             _ => "no leader".into(),
         };
+        // Each candidate's tally counts its own vote, as the election does (§5.2).
+        let mut tallies = Vec::new();
+        for &c in &t.candidates {
+            let granted = t.votes.iter().filter(|&&(_, to)| to == c).count();
+            tallies.push(format!("n{c} {granted} granted + own = {}", granted + 1));
+        }
         let _ = writeln!(
             out,
-            "  term {:>3}: {leader:<32} candidates {:?}, {} votes granted, commit index reached {}",
+            "  term {:>3}: {leader:<32} votes: {}; commit index reached {}",
             t.term,
-            t.candidates,
-            t.votes.len(),
+            if tallies.is_empty() {
+                "none".to_string()
+            } else {
+                tallies.join(", ")
+            },
             t.commit_index
         );
     }
@@ -89,7 +101,7 @@ pub fn summarize(events: &[Event]) -> String {
     for e in events {
         let ms = e.at_us as f64 / 1000.0;
         match &e.kind {
-            EventKind::Truncated { .. } => truncations.push(format!(
+            EventKind::Raft(raft::Event::Truncated { .. }) => truncations.push(format!(
                 "  {ms:>8.0} ms n{}: {}",
                 e.node.unwrap_or_default(),
                 e.kind

@@ -70,13 +70,19 @@ impl Trace {
         self.enabled && self.messages
     }
 
-    /// Records an event of `node` (None: the router or the harness) and logs it.
+    /// Records an event of `node` (None: the router or the harness) and logs it, with
+    /// the role and term the node had when it acted.
+    ///
+    /// The time is read and the line logged under the trace's lock, so the trace, and
+    /// the log lines of every thread, come out in time order (without it, a node thread
+    /// could take its timestamp, be preempted, and log after a later line of another).
     pub fn record(&self, node: Option<NodeId>, term: Term, role: Option<Role>, kind: EventKind) {
         let level = kind.level();
         let wanted = self.enabled && (self.messages || !matches!(kind, EventKind::Message { .. }));
         if !wanted && !log::log_enabled!(target: "raftsim", level) {
             return;
         }
+        let mut events = self.events.lock();
         let event = Event {
             at_us: self.now_us(),
             node,
@@ -86,7 +92,6 @@ impl Trace {
         };
         log::log!(target: "raftsim", level, "{event}");
         if wanted {
-            let mut events = self.events.lock();
             if events.len() == self.capacity {
                 events.pop_front();
             }
@@ -94,11 +99,13 @@ impl Trace {
         }
     }
 
-    /// Logs a line that is not an event, with the same time prefix.
+    /// Logs a line that is not an event, with the same time prefix (and in time order
+    /// with the events, as [`Trace::record`]).
     pub fn note(&self, level: log::Level, who: &str, text: &str) {
         if log::log_enabled!(target: "raftsim", level) {
+            let _order = self.events.lock();
             let ms = self.now_us() as f64 / 1000.0;
-            log::log!(target: "raftsim", level, "{ms:>9.3}ms {who:<22} {text}");
+            log::log!(target: "raftsim", level, "{ms:>9.3}ms {who:<25} {text}");
         }
     }
 

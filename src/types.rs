@@ -1,6 +1,6 @@
 //! The small vocabulary every layer shares: node ids, terms, log indexes and roles.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Identifies a node. The nodes of a new cluster are `0..n`; nodes added later get fresh ids.
 pub type NodeId = usize;
@@ -13,7 +13,7 @@ pub type Index = u64;
 
 /// The role a node plays in its current term (§5.1, Figure 4; PreCandidate from the
 /// dissertation's §9.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Role {
     /// Passive: answers leaders and candidates, times out if it hears from neither.
     Follower,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use raftsim::event::EventKind;
 use raftsim::kv::KvStore;
+use raftsim::raft;
 use raftsim::sim::Workload;
 use raftsim::{Cluster, Config};
 
@@ -28,7 +29,7 @@ fn proposals(cluster: &Cluster<KvStore>) -> usize {
     cluster
         .trace()
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::Proposed { .. }))
+        .filter(|e| matches!(e.kind, EventKind::Raft(raft::Event::Proposed { .. })))
         .count()
 }
 

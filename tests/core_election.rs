@@ -6,11 +6,11 @@
 
 use std::time::Duration;
 
-use raftsim::event::{EventKind, VoteRefusal};
 use raftsim::log::Snapshot;
 use raftsim::membership::Membership;
 use raftsim::message::{Envelope, Message};
 use raftsim::raft::testkit::{is_vote, CoreNet};
+use raftsim::raft::{self, VoteRefusal};
 use raftsim::raft::{HardState, RaftConfig};
 use raftsim::{NodeId, NotLeader, Role, Term};
 
@@ -18,7 +18,7 @@ fn refusals(net: &CoreNet, voter: NodeId) -> Vec<(NodeId, Term, VoteRefusal)> {
     net.events(voter)
         .into_iter()
         .filter_map(|e| match e {
-            EventKind::VoteRefused {
+            raft::Event::VoteRefused {
                 candidate,
                 term,
                 reason,
@@ -33,7 +33,7 @@ fn grants(net: &CoreNet, voter: NodeId) -> Vec<(NodeId, Term)> {
     net.events(voter)
         .into_iter()
         .filter_map(|e| match e {
-            EventKind::VoteGranted {
+            raft::Event::VoteGranted {
                 candidate,
                 term,
                 pre_vote: false,
@@ -167,7 +167,7 @@ fn a_higher_term_in_any_message_turns_a_leader_into_a_follower() {
         net.deliver_one();
         let r = net.node(0);
         assert_eq!((r.role(), r.term()), (Role::Follower, 5), "after a {kind}");
-        assert!(net.events(0).contains(&EventKind::TermChanged {
+        assert!(net.events(0).contains(&raft::Event::TermChanged {
             from: 1,
             to: 5,
             seen_from: 1
@@ -203,7 +203,7 @@ fn a_candidate_steps_down_for_a_leader_of_its_term() {
 fn the_leader_lease_refuses_a_disruptive_candidate_while_the_leader_is_alive() {
     let cfg = RaftConfig {
         check_quorum: true,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     };
     let min = cfg.election_timeout_min;
     let mut net: CoreNet = CoreNet::with_config(3, cfg);
@@ -259,12 +259,12 @@ fn leadership_transfer_through_timeout_now_elects_the_target() {
     assert_eq!(net.leader(), Some(2));
     assert!(net.events(2).iter().any(|e| matches!(
         e,
-        EventKind::ElectionStarted { term: 2, pre_vote: false, reason } if reason.contains("TimeoutNow")
+        raft::Event::ElectionStarted { term: 2, pre_vote: false, reason } if matches!(reason, raft::Reason::TimeoutNow { .. })
     )));
     assert!(
         !net.events(0)
             .iter()
-            .any(|e| matches!(e, EventKind::TransferAborted { .. })),
+            .any(|e| matches!(e, raft::Event::TransferAborted { .. })),
         "the transfer succeeded: {:?}",
         net.events(0)
     );
@@ -278,7 +278,7 @@ fn leadership_transfer_to_a_lagging_target_catches_it_up_first() {
     let cfg = RaftConfig {
         pre_vote: true,
         check_quorum: true,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     };
     let mut net: CoreNet = CoreNet::with_config(3, cfg);
     net.elect(0);

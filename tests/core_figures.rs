@@ -4,10 +4,10 @@
 //! figure8_commit_rule.txt, figure8_e.txt, figure8_unsafe_commit.txt), whose recorded
 //! output shows every vote and entry.
 
-use raftsim::event::{EventKind, VoteRefusal};
 use raftsim::message::Envelope;
 use raftsim::raft::testkit::{is_append, is_vote, CoreNet};
 use raftsim::raft::RaftConfig;
+use raftsim::raft::{self, VoteRefusal};
 use raftsim::{NodeId, Role, Term};
 
 // ---- Figure 7 ----------------------------------------------------------------------
@@ -29,7 +29,7 @@ use raftsim::scenarios::figure7::LOGS as FIGURE_7;
 /// in term 8. Each scenario gets a fresh copy, so its election runs in term 9, a term in
 /// which nobody has voted yet: only the logs decide (§5.4.1).
 fn figure7() -> CoreNet {
-    CoreNet::with_logs_at(RaftConfig::default(), 8, &FIGURE_7)
+    CoreNet::with_logs_at(RaftConfig::figure2(), 8, &FIGURE_7)
 }
 
 /// Who granted and who refused `candidate`'s vote in `term`, from the voters' events.
@@ -38,12 +38,12 @@ fn ballots(net: &CoreNet, candidate: NodeId, term: Term) -> (Vec<NodeId>, Vec<No
     let (mut granted, mut refused) = (Vec::new(), Vec::new());
     for (voter, ev) in net.all_events() {
         match ev {
-            EventKind::VoteGranted {
+            raft::Event::VoteGranted {
                 candidate: c,
                 term: t,
                 pre_vote: false,
             } if *c == candidate && *t == term => granted.push(*voter),
-            EventKind::VoteRefused {
+            raft::Event::VoteRefused {
                 candidate: c,
                 term: t,
                 reason,
@@ -138,7 +138,7 @@ fn figure7_election_restriction_decides_exactly_who_can_win() {
 #[test]
 fn figure7_leader_of_term_8_brings_every_follower_in_line() {
     // The moment before the figure: every server in term 7, the leader not yet elected.
-    let mut net: CoreNet = CoreNet::with_logs_at(RaftConfig::default(), 7, &FIGURE_7);
+    let mut net: CoreNet = CoreNet::with_logs_at(RaftConfig::figure2(), 7, &FIGURE_7);
     net.tick_election(LEADER);
     net.deliver_matching(is_vote);
     assert_eq!(net.node(LEADER).role(), Role::Leader);
@@ -158,7 +158,7 @@ fn figure7_leader_of_term_8_brings_every_follower_in_line() {
         net.events(id)
             .into_iter()
             .filter_map(|e| match e {
-                EventKind::Truncated {
+                raft::Event::Truncated {
                     from, to, terms, ..
                 } => Some((from, to, terms)),
                 _ => None,

@@ -1,9 +1,9 @@
 //! Log replication (§5.3) and the commit rule (§5.4.2), on the pure Raft core, stepped by
 //! hand with the testkit. Log compaction (§7) is in `core_snapshot.rs`.
 
-use raftsim::event::EventKind;
 use raftsim::log::Payload;
 use raftsim::message::Message;
+use raftsim::raft;
 use raftsim::raft::testkit::{is_append, CoreNet};
 use raftsim::raft::RaftConfig;
 use raftsim::{Index, NodeId, Term};
@@ -15,7 +15,7 @@ fn truncations(net: &CoreNet<impl Clone, impl Clone>, id: NodeId) -> Vec<Truncat
     net.events(id)
         .into_iter()
         .filter_map(|e| match e {
-            EventKind::Truncated {
+            raft::Event::Truncated {
                 from, to, terms, ..
             } => Some((from, to, terms)),
             _ => None,
@@ -504,7 +504,7 @@ fn chaos_run(seed: u64, n: usize, cfg: RaftConfig, steps: usize) {
             86 => net.crash(id),
             87..=89 if !live => net.restart(id),
             90..=92 if live => {
-                let applied = net.node(id).last_applied();
+                let applied = net.node(id).handed_out();
                 if applied > net.node(id).log().snapshot_index() + 2 {
                     net.compact(id, applied - 1, vec![]);
                 }
@@ -570,21 +570,21 @@ fn chaos_run(seed: u64, n: usize, cfg: RaftConfig, steps: usize) {
 #[test]
 fn seeded_chaos_runs_keep_raft_safe_and_converge_once_healed() {
     let configs = [
-        RaftConfig::default(),
+        RaftConfig::figure2(),
         RaftConfig {
             pre_vote: true,
-            ..RaftConfig::default()
+            ..RaftConfig::figure2()
         },
         RaftConfig {
             check_quorum: true,
-            ..RaftConfig::default()
+            ..RaftConfig::figure2()
         },
         RaftConfig {
             pre_vote: true,
             check_quorum: true,
             max_entries_per_append: 2,
             max_inflight_appends: 2,
-            ..RaftConfig::default()
+            ..RaftConfig::figure2()
         },
     ];
     for seed in 0..60u64 {

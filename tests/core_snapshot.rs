@@ -1,8 +1,8 @@
 //! Log compaction and InstallSnapshot (§7), on the pure Raft core, stepped by hand with
 //! the testkit.
 
-use raftsim::event::EventKind;
 use raftsim::message::{Envelope, Message};
+use raftsim::raft;
 use raftsim::raft::testkit::CoreNet;
 use raftsim::raft::{ProgressState, RaftConfig};
 
@@ -51,7 +51,7 @@ fn install_snapshot_brings_a_follower_behind_the_compacted_prefix_up_to_date() {
         vec![8, 9, 10],
         "after the snapshot"
     );
-    assert!(net.events(2).contains(&EventKind::SnapshotInstalled {
+    assert!(net.events(2).contains(&raft::Event::SnapshotInstalled {
         leader: 0,
         last_index: 8,
         last_term: 1
@@ -84,13 +84,13 @@ fn an_install_snapshot_older_than_the_followers_state_is_ignored() {
     net.inject(snapshot[0].clone()); // the same snapshot, again and late
     net.deliver_matching(|e| e.to == 2);
     let ready = net.last_ready(2).unwrap();
-    assert!(ready.snapshot_to_restore.is_none() && !ready.snapshot_changed);
+    assert!(ready.snapshot_to_restore.is_none() && ready.snapshot.is_none());
     assert_eq!(net.node(2).log().entries(), &log_before[..]);
     assert_eq!(net.node(2).log().snapshot_index(), 8);
     let installs = net
         .events(2)
         .iter()
-        .filter(|e| matches!(e, EventKind::SnapshotInstalled { .. }))
+        .filter(|e| matches!(e, raft::Event::SnapshotInstalled { .. }))
         .count();
     assert_eq!(installs, 1);
     net.deliver_all();
@@ -146,7 +146,7 @@ fn snapshots_sent(net: &SnapNet) -> usize {
 
 /// The heartbeats a leader waits for the answer to a snapshot before sending it again.
 fn resend_wait() -> u32 {
-    RaftConfig::default().snapshot_resend_ticks
+    RaftConfig::figure2().snapshot_resend_ticks
 }
 
 /// §7: a follower behind the compacted prefix gets one InstallSnapshot, and the leader
@@ -292,7 +292,7 @@ fn a_node_added_later_snapshots_only_a_known_configuration() {
     let mut node: Raft<u64, Vec<u64>> = Raft::new(
         3,
         Membership::default(),
-        RaftConfig::default(),
+        RaftConfig::figure2(),
         Persisted::default(),
     );
     // The leader, n0 of {0, 1, 2} in term 1, sends two commands and then the entry that
@@ -326,7 +326,7 @@ fn a_node_added_later_snapshots_only_a_known_configuration() {
         node.take_ready();
         node.on_persist_entries(index, 1);
         node.take_ready();
-        assert_eq!(node.last_applied(), index, "the entry at {index} applied");
+        assert_eq!(node.handed_out(), index, "the entry at {index} applied");
         applied.push(index);
         let due = node.snapshot_due(1);
         node.compact(index, applied.clone());

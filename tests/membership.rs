@@ -13,6 +13,7 @@ use harness::{check_ledgers, write_until, KvCluster, StopOnDrop};
 use raftsim::event::EventKind;
 use raftsim::membership::Membership;
 use raftsim::message::Envelope;
+use raftsim::raft;
 use raftsim::raft::{ConfigChange, Persisted, Raft, RaftConfig};
 use raftsim::{Config, Error, NetConfig, NodeId, Role};
 use rand::rngs::StdRng;
@@ -100,8 +101,8 @@ fn removing_the_leader_makes_it_step_down_and_the_rest_elect_a_new_one() {
     let events = kv.events_since(from);
     let stepped_down = events.iter().find(|e| {
         e.node == Some(old)
-            && matches!(&e.kind, EventKind::RoleChanged { from: Role::Leader, to: Role::Follower, reason, .. }
-                if reason.contains("no longer includes me"))
+            && matches!(&e.kind, EventKind::Raft(raft::Event::RoleChanged { from: Role::Leader, to: Role::Follower, reason, .. })
+                if reason.to_string().contains("no longer includes me"))
     });
     match stepped_down {
         Some(e) => eprintln!("the removed leader: {e}"),
@@ -160,7 +161,7 @@ fn a_removed_server_that_keeps_running_does_not_disrupt_the_cluster() {
     let protected = RaftConfig {
         pre_vote: true,
         check_quorum: true,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     };
     let (leader_kept, terms) = removed_server_campaigns(protected);
     assert!(
@@ -169,7 +170,7 @@ fn a_removed_server_that_keeps_running_does_not_disrupt_the_cluster() {
     );
     assert_eq!(terms, (1, 1, 1), "terms (n0, n1, n2) moved");
 
-    let (leader_kept, terms) = removed_server_campaigns(RaftConfig::default());
+    let (leader_kept, terms) = removed_server_campaigns(RaftConfig::figure2());
     assert!(
         !leader_kept,
         "without PreVote and CheckQuorum the removed server should depose the leader"
@@ -184,7 +185,7 @@ struct Cores {
     nodes: Vec<Raft<u64, ()>>,
     queue: VecDeque<Envelope<u64, ()>>,
     isolated: Option<NodeId>,
-    events: Vec<(NodeId, EventKind)>,
+    events: Vec<(NodeId, raft::Event)>,
 }
 
 impl Cores {
@@ -205,10 +206,11 @@ impl Cores {
     fn input<R>(&mut self, id: NodeId, f: impl FnOnce(&mut Raft<u64, ()>) -> R) -> R {
         let out = f(&mut self.nodes[id]);
         loop {
+            self.nodes[id].broadcast_batched();
             let ready = self.nodes[id].take_ready();
             self.queue.extend(ready.messages);
             self.events
-                .extend(ready.events.into_iter().map(|e| (id, e)));
+                .extend(ready.events.into_iter().map(|e| (id, e.event)));
             if let Some((index, term)) = ready.persist_to {
                 self.nodes[id].on_persist_entries(index, term);
             }
@@ -312,7 +314,7 @@ fn removed_server_campaigns(cfg: RaftConfig) -> (bool, (u64, u64, u64)) {
     let refused = net
         .events
         .iter()
-        .filter(|(id, e)| *id == 1 && matches!(e, EventKind::VoteRefused { candidate: 2, .. }))
+        .filter(|(id, e)| *id == 1 && matches!(e, raft::Event::VoteRefused { candidate: 2, .. }))
         .count();
     eprintln!(
         "pre_vote {}: n1 refused n2 {refused} times; leader kept: {leader_kept}\n{}",

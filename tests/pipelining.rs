@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use raftsim::event::EventKind;
 use raftsim::message::Message;
+use raftsim::raft;
 use raftsim::raft::replication::ProgressState;
 use raftsim::raft::testkit::{is_append, CoreNet};
 use raftsim::raft::RaftConfig;
@@ -21,7 +22,7 @@ fn pipelined() -> RaftConfig {
     RaftConfig {
         max_entries_per_append: 1,
         max_inflight_appends: 8,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     }
 }
 
@@ -90,10 +91,10 @@ fn a_rejected_pipelined_batch_falls_back_to_probing_once_and_recovers() {
     }
     net.clear_events();
     net.deliver_all();
-    let backed_up: Vec<EventKind> = net
+    let backed_up: Vec<raft::Event> = net
         .events(0)
         .into_iter()
-        .filter(|e| matches!(e, EventKind::NextIndexBackedUp { .. }))
+        .filter(|e| matches!(e, raft::Event::NextIndexBackedUp { .. }))
         .collect();
     assert_eq!(
         backed_up.len(),
@@ -104,7 +105,7 @@ fn a_rejected_pipelined_batch_falls_back_to_probing_once_and_recovers() {
     assert!(
         matches!(
             backed_up[0],
-            EventKind::NextIndexBackedUp { next_index: 2, .. }
+            raft::Event::NextIndexBackedUp { next_index: 2, .. }
         ),
         "re-sends from the lost entry: {backed_up:?}"
     );
@@ -255,7 +256,12 @@ fn concurrent_writes_through_a_lossy_reordering_network_stay_safe() {
     let backups = cluster
         .trace()
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::NextIndexBackedUp { .. }))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::Raft(raft::Event::NextIndexBackedUp { .. })
+            )
+        })
         .count();
     eprintln!(
         "{} writes acknowledged, {} entries applied, {backups} pipeline fallbacks",

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use harness::{distinct, LogCluster, WAIT};
 use raftsim::event::EventKind;
+use raftsim::raft;
 use raftsim::Config;
 
 /// 6.824 TestBasicAgree2B: commands commit on every node, in order, at increasing
@@ -188,14 +189,16 @@ fn partitioned_leader_rejoins_and_discards_uncommitted_entries() {
     let truncated: Vec<_> = sim
         .trace()
         .into_iter()
-        .filter(|e| e.node == Some(old) && matches!(e.kind, EventKind::Truncated { .. }))
+        .filter(|e| {
+            e.node == Some(old) && matches!(e.kind, EventKind::Raft(raft::Event::Truncated { .. }))
+        })
         .collect();
     if truncated.is_empty() {
         sim.fail(format!(
             "n{old} never deleted its uncommitted entries {stale:?}"
         ));
     }
-    let EventKind::Truncated { from, .. } = &truncated[0].kind else {
+    let EventKind::Raft(raft::Event::Truncated { from, .. }) = &truncated[0].kind else {
         unreachable!()
     };
     assert!(
@@ -254,7 +257,12 @@ fn leader_backs_up_quickly_over_incorrect_follower_logs() {
     let backups: Vec<_> = sim
         .events_since(backups_from)
         .into_iter()
-        .filter(|e| matches!(e.kind, EventKind::NextIndexBackedUp { .. }))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                EventKind::Raft(raft::Event::NextIndexBackedUp { .. })
+            )
+        })
         .collect();
     // Each follower's conflict spans at most two runs of terms (plus retries of a lost
     // probe): a few back-ups per follower, where one per entry would be 50 or more.
@@ -320,7 +328,7 @@ fn message_counts_are_bounded() {
     let rounds = sim
         .trace()
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::ElectionStarted { .. }))
+        .filter(|e| matches!(e.kind, EventKind::Raft(raft::Event::ElectionStarted { .. })))
         .count() as u64;
     assert!(
         rounds <= 3 * n,

@@ -10,12 +10,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use raftsim::event::EventKind;
 use raftsim::log::{Entry, Payload, RaftLog, Snapshot};
 use raftsim::membership::Membership;
 use raftsim::message::{Envelope, Message};
 use raftsim::raft::testkit::{is_vote, log_from_terms, CoreNet};
-use raftsim::raft::{HardState, Persisted, Raft, RaftConfig, Ready};
+use raftsim::raft::{self, Emitted, HardState, Persisted, Raft, RaftConfig, Ready};
 use raftsim::safety::{Property, SafetyChecker, StepOutput};
 use raftsim::trace::Trace;
 use raftsim::{Index, NodeId, Role, Term};
@@ -36,6 +35,16 @@ fn descriptions(c: &SafetyChecker<u64>) -> String {
 }
 
 /// A step that said nothing, wrote nothing and applied nothing.
+/// A core event as a step's output carries it (the checker reads the event, not the
+/// role and term it was emitted in).
+fn emitted(event: raft::Event) -> Emitted {
+    Emitted {
+        role: Role::Follower,
+        term: 0,
+        event,
+    }
+}
+
 fn quiet() -> StepOutput<'static, u64> {
     StepOutput {
         events: &[],
@@ -61,7 +70,7 @@ fn core(id: NodeId, term: Term, log: RaftLog<u64>) -> Core {
         log,
         snapshot,
     };
-    Raft::new(id, Membership::new([id]), RaftConfig::default(), persisted)
+    Raft::new(id, Membership::new([id]), RaftConfig::figure2(), persisted)
 }
 
 /// Node `id`, a follower in `term` holding `log`, in a configuration of nodes 0..5 (its
@@ -82,7 +91,7 @@ fn follower(id: NodeId, term: Term, log: RaftLog<u64>) -> Core {
         log,
         snapshot,
     };
-    Raft::new(id, all, RaftConfig::default(), persisted)
+    Raft::new(id, all, RaftConfig::figure2(), persisted)
 }
 
 /// `core(id, term, log)` after its election timer fired: the leader of `term + 1`, with
@@ -158,8 +167,8 @@ fn a_leadership_won_and_lost_inside_one_batch_is_seen() {
     assert_eq!((n0.role(), n0.term()), (Role::Follower, 2));
     let ready = net.last_ready(0).expect("a Ready");
     assert!(ready.events.iter().any(|e| matches!(
-        e,
-        EventKind::RoleChanged {
+        e.event,
+        raft::Event::RoleChanged {
             to: Role::Leader,
             term: 1,
             ..
@@ -168,7 +177,7 @@ fn a_leadership_won_and_lost_inside_one_batch_is_seen() {
     assert!(ready
         .events
         .iter()
-        .any(|e| matches!(e, EventKind::Truncated { from: 1, .. })));
+        .any(|e| matches!(e.event, raft::Event::Truncated { from: 1, .. })));
 
     let mut c = checker();
     c.observe_step(0, 1, n0, StepOutput::of(ready));
@@ -226,12 +235,12 @@ fn leader_append_only_a_leader_losing_an_entry_is_reported() {
         .contains("leader n0 of term 1 lost or changed its entry 2"));
 
     // A leader saying it deleted entries.
-    let truncated = [EventKind::Truncated {
+    let truncated = [emitted(raft::Event::Truncated {
         from: 2,
         to: 2,
         terms: vec![1],
         leader: 0,
-    }];
+    })];
     let out = StepOutput {
         events: &truncated,
         ..quiet()
@@ -377,11 +386,11 @@ fn state_machine_safety_covers_snapshots_installed_and_restored() {
 
     // n1 installs a snapshot through t2@2.
     let b = follower(1, 2, RaftLog::from_parts(2, 2, Vec::new()));
-    let installed = [EventKind::SnapshotInstalled {
+    let installed = [emitted(raft::Event::SnapshotInstalled {
         leader: 3,
         last_index: 2,
         last_term: 2,
-    }];
+    })];
     c.observe_step(
         1,
         1,
@@ -427,11 +436,11 @@ fn state_machine_safety_covers_snapshots_installed_and_restored() {
         "a divergent uncommitted log is fine"
     );
     let f = follower(3, 2, RaftLog::from_parts(3, 2, Vec::new()));
-    let installed = [EventKind::SnapshotInstalled {
+    let installed = [emitted(raft::Event::SnapshotInstalled {
         leader: 4,
         last_index: 3,
         last_term: 2,
-    }];
+    })];
     c.observe_step(
         3,
         1,
@@ -497,7 +506,7 @@ impl Checked {
         self.deliver_all();
         let live: Vec<NodeId> = self.net.nodes.keys().copied().collect();
         for id in live {
-            let applied = self.net.node(id).last_applied();
+            let applied = self.net.node(id).handed_out();
             // Like the runtime, which shows the checker a compaction with the next step.
             self.net.compact(id, applied, ());
         }
@@ -584,7 +593,7 @@ fn removed_and_new_nodes_do_not_hold_the_floor_down() {
         Raft::<u64, ()>::new(
             id,
             Membership::new(members.iter().copied()),
-            RaftConfig::default(),
+            RaftConfig::figure2(),
             persisted,
         )
     };

@@ -4,7 +4,9 @@
 //! election's trace is in causal order; the JSON-lines export parses back; a timeline is
 //! written.
 
-use raftsim::event::{Fate, VoteRefusal};
+use raftsim::event::Fate;
+use raftsim::raft;
+use raftsim::raft::VoteRefusal;
 use raftsim::safety::Property;
 use raftsim::scenarios::{self, *};
 use raftsim::{timeline, Cluster, Event, EventKind, Role};
@@ -368,7 +370,10 @@ fn a_simple_election_is_traced_in_causal_order() {
             [1, 2].iter().all(|&n| {
                 ev.iter().any(|e| {
                     e.node == Some(n)
-                        && matches!(e.kind, EventKind::AppendAccepted { leader: 0, .. })
+                        && matches!(
+                            e.kind,
+                            EventKind::Raft(raft::Event::AppendAccepted { leader: 0, .. })
+                        )
                 })
             })
         },
@@ -376,11 +381,18 @@ fn a_simple_election_is_traced_in_causal_order() {
     .unwrap();
     let ev = cluster.trace();
     let timeout = position(&ev, "ElectionStarted", |e| {
-        e.node == Some(0) && matches!(e.kind, EventKind::ElectionStarted { term: 1, .. })
+        e.node == Some(0)
+            && matches!(
+                e.kind,
+                EventKind::Raft(raft::Event::ElectionStarted { term: 1, .. })
+            )
     });
     // The first vote granted (a majority of 3 is n0 and one other: whoever answers first).
     let granted = position(&ev, "a vote for n0", |e| {
-        matches!(e.kind, EventKind::VoteGranted { candidate: 0, .. })
+        matches!(
+            e.kind,
+            EventKind::Raft(raft::Event::VoteGranted { candidate: 0, .. })
+        )
     });
     let voter = ev[granted].node.expect("a node granted it");
     let request = position(&ev, "RequestVote to the voter", |e| {
@@ -397,20 +409,24 @@ fn a_simple_election_is_traced_in_causal_order() {
     });
     let counted = position(&ev, "the vote counted", |e| {
         e.node == Some(0)
-            && matches!(e.kind, EventKind::VoteReceived { from, granted: true, .. } if from == voter)
+            && matches!(e.kind, EventKind::Raft(raft::Event::VoteReceived { from, granted: true, .. }) if from == voter)
     });
     let won = position(&ev, "leader", |e| {
         e.node == Some(0)
             && matches!(
                 e.kind,
-                EventKind::RoleChanged {
+                EventKind::Raft(raft::Event::RoleChanged {
                     to: Role::Leader,
                     ..
-                }
+                })
             )
     });
     let accepted = position(&ev, "AppendAccepted", |e| {
-        e.node == Some(voter) && matches!(e.kind, EventKind::AppendAccepted { leader: 0, .. })
+        e.node == Some(voter)
+            && matches!(
+                e.kind,
+                EventKind::Raft(raft::Event::AppendAccepted { leader: 0, .. })
+            )
     });
     let order = [timeout, request, granted, counted, won, accepted];
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");

@@ -2,7 +2,7 @@
 //! answer it gives on node threads (tests/scenarios.rs asserts those in full), and the
 //! same seed gives the same run, event for event.
 
-use raftsim::event::VoteRefusal;
+use raftsim::raft::VoteRefusal;
 use raftsim::safety::Property;
 use raftsim::scenarios::*;
 use raftsim::{Event, Role, Runtime};

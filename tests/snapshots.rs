@@ -14,6 +14,7 @@ use harness::{
 };
 use parking_lot::Mutex;
 use raftsim::event::{EventKind, Fate};
+use raftsim::raft;
 use raftsim::{Config, Index, NetConfig};
 
 /// Waits until the highest commit index reaches `from + by`; returns it.
@@ -123,7 +124,9 @@ fn log_stays_bounded_through_crashes_partitions_and_a_lossy_network() {
     let unknown: usize = ledgers.iter().map(|l| l.unknown.len()).sum();
     eprintln!("{acked} appends acknowledged, {unknown} of unknown outcome, members {members:?}");
     for id in kv.ids() {
-        let taken = kv.count_events(id, |k| matches!(k, EventKind::SnapshotTaken { .. }));
+        let taken = kv.count_events(id, |k| {
+            matches!(k, EventKind::Raft(raft::Event::SnapshotTaken { .. }))
+        });
         let st = kv.status(id);
         eprintln!("  n{id}: {taken} snapshots taken; {st}");
         if st.snapshot_index == 0 {
@@ -172,7 +175,13 @@ fn disconnected_follower_catches_up_through_install_snapshot() {
     let installed: Vec<_> = kv
         .events_since(from)
         .into_iter()
-        .filter(|e| e.node == Some(away) && matches!(e.kind, EventKind::SnapshotInstalled { .. }))
+        .filter(|e| {
+            e.node == Some(away)
+                && matches!(
+                    e.kind,
+                    EventKind::Raft(raft::Event::SnapshotInstalled { .. })
+                )
+        })
         .collect();
     match installed.first() {
         Some(e) => eprintln!("n{away} (log ended at {away_last}) caught up by: {e}"),
@@ -325,7 +334,7 @@ fn exactly_once_appends_survive_snapshots() {
         .count();
     let snapshots = trace
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::SnapshotTaken { .. }))
+        .filter(|e| matches!(e.kind, EventKind::Raft(raft::Event::SnapshotTaken { .. })))
         .count();
     eprintln!(
         "{acked} appends acknowledged in {:?}; {dup_requests} client requests duplicated; {snapshots} snapshots taken",

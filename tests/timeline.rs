@@ -9,11 +9,21 @@ use std::time::Duration;
 
 use raftsim::check::history_html::{render_html_with, Extras};
 use raftsim::check::{check, render_html, KvHistory, KvModel};
-use raftsim::event::{Fate, VoteRefusal};
+use raftsim::event::Fate;
 use raftsim::kv::KvStore;
+use raftsim::raft;
+use raftsim::raft::VoteRefusal;
 use raftsim::state_machine::Recorder;
 use raftsim::timeline::{fault_windows, Fault, FaultWindow, Options};
 use raftsim::{timeline, Cluster, Config, Event, EventKind, Role};
+
+/// A leader's commit rule, for hand-built events.
+fn majority(replicated_on: &[usize], voters: usize) -> raft::CommitRule {
+    raft::CommitRule::Majority {
+        replicated_on: replicated_on.to_vec(),
+        voters,
+    }
+}
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -144,18 +154,22 @@ fn a_real_run_shows_lanes_roles_arrows_the_crash_and_the_partition() {
 #[test]
 fn a_dropped_message_ends_in_a_cross_and_a_delayed_one_arrives_later() {
     let leader = Some(Role::Leader);
-    let won = EventKind::RoleChanged {
+    let won = EventKind::Raft(raft::Event::RoleChanged {
         from: Role::Candidate,
         to: Role::Leader,
         term: 1,
-        reason: "won with <2 of 3> votes".into(),
-    };
-    let refused = EventKind::VoteRefused {
+        reason: raft::Reason::WonElection {
+            term: 1,
+            votes: vec![0, 1],
+            voters: 3,
+        },
+    });
+    let refused = EventKind::Raft(raft::Event::VoteRefused {
         candidate: 2,
         term: 1,
         pre_vote: false,
         reason: VoteRefusal::AlreadyVoted { voted_for: 0 },
-    };
+    });
     let delayed = Fate::Delayed { delay_us: 12_000 };
     let events = vec![
         event(10, Some(0), 1, leader, won),
@@ -169,7 +183,11 @@ fn a_dropped_message_ends_in_a_cross_and_a_delayed_one_arrives_later() {
             Some(0),
             1,
             leader,
-            EventKind::Committed { from: 0, to: 1 },
+            EventKind::Raft(raft::Event::Committed {
+                from: 0,
+                to: 1,
+                rule: majority(&[0, 1], 3),
+            }),
         ),
     ];
     let html = timeline::render_html(&events, "hand-built");
@@ -189,7 +207,7 @@ fn a_dropped_message_ends_in_a_cross_and_a_delayed_one_arrives_later() {
         "the delivered one has a head"
     );
     assert!(
-        html.contains("won with &lt;2 of 3&gt; votes"),
+        html.contains("Candidate -&gt; Leader: won the election for term 1 with 2 of 3 votes"),
         "reasons are escaped"
     );
     assert!(
@@ -208,7 +226,11 @@ fn heartbeats_in_one_pixel_column_are_thinned_and_counted() {
         Some(0),
         1,
         Some(Role::Leader),
-        EventKind::Committed { from: 0, to: 0 },
+        EventKind::Raft(raft::Event::Committed {
+            from: 0,
+            to: 0,
+            rule: majority(&[0], 1),
+        }),
     )];
     // Ten heartbeats 0 -> 1 within 100 µs, far below a pixel at any scale; then one at 5 s
     // so the run is long enough to be scaled down.
@@ -244,24 +266,38 @@ fn idle_then_election() -> Vec<Event> {
         Some(Role::Candidate),
         Some(Role::Leader),
     );
-    let started = EventKind::ElectionStarted {
+    let started = EventKind::Raft(raft::Event::ElectionStarted {
         term: 1,
         pre_vote: false,
-        reason: "the election timeout elapsed".into(),
-    };
-    let granted = EventKind::VoteGranted {
+        reason: raft::Reason::NoLeader,
+    });
+    let granted = EventKind::Raft(raft::Event::VoteGranted {
         candidate: 0,
         term: 1,
         pre_vote: false,
-    };
-    let won = EventKind::RoleChanged {
+    });
+    let won = EventKind::Raft(raft::Event::RoleChanged {
         from: Role::Candidate,
         to: Role::Leader,
         term: 1,
-        reason: "won".into(),
-    };
+        reason: raft::Reason::WonElection {
+            term: 1,
+            votes: vec![0, 1],
+            voters: 2,
+        },
+    });
     let mut events = vec![
-        event(0, Some(1), 0, f, EventKind::Committed { from: 0, to: 0 }),
+        event(
+            0,
+            Some(1),
+            0,
+            f,
+            EventKind::Raft(raft::Event::Committed {
+                from: 0,
+                to: 0,
+                rule: majority(&[0], 1),
+            }),
+        ),
         event(400, Some(0), 1, c, started),
         message(400, 0, 1, "RequestVote", Fate::Delivered),
         event(401, Some(1), 1, f, granted),
@@ -296,7 +332,7 @@ fn idle_stretches_are_squeezed_into_marked_breaks_and_keep_every_event() {
         assert_eq!(html.matches("<g class='m c-").count(), 14, "{html}");
         assert_eq!(html.matches("<g class='mk'>").count(), 4, "{html}");
         for e in &events {
-            let role_change = matches!(e.kind, EventKind::RoleChanged { .. });
+            let role_change = matches!(e.kind, EventKind::Raft(raft::Event::RoleChanged { .. }));
             if e.node.is_some() && !role_change {
                 let text = e.to_string();
                 assert!(

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use harness::{first_after, is_role_change, wait_trace, KvCluster, WAIT};
 use raftsim::event::EventKind;
+use raftsim::raft;
 use raftsim::{Config, NodeId, Role, Term};
 
 fn us(d: Duration) -> u64 {
@@ -39,7 +40,7 @@ fn transfer(kv: &KvCluster, from: NodeId, to: NodeId, old_term: Term) -> Duratio
             first_commit = first_after(events, t0, |e| {
                 e.node == Some(to)
                     && e.role == Some(Role::Leader)
-                    && matches!(e.kind, EventKind::Committed { .. })
+                    && matches!(e.kind, EventKind::Raft(raft::Event::Committed { .. }))
             });
             first_commit.is_some()
         },
@@ -147,13 +148,13 @@ fn lagging_transfer(snapshot_threshold: Option<u64>, seed: u64) {
     let events = kv.events_since(t0);
     let campaign = events
         .iter()
-        .find(|e| e.node == Some(to) && matches!(&e.kind, EventKind::ElectionStarted { reason, .. } if reason.contains("TimeoutNow")))
+        .find(|e| e.node == Some(to) && matches!(&e.kind, EventKind::Raft(raft::Event::ElectionStarted { reason, .. }) if matches!(reason, raft::Reason::TimeoutNow { .. })))
         .unwrap_or_else(|| kv.fail(format!("n{to} won without a TimeoutNow")));
     // Everything the leader held at the request reached the target before it campaigned.
     let caught_up = events.iter().find(|e| {
         e.node == Some(to)
             && e.at_us <= campaign.at_us
-            && matches!(e.kind, EventKind::AppendAccepted { match_index, .. } if match_index >= leader_last)
+            && matches!(e.kind, EventKind::Raft(raft::Event::AppendAccepted { match_index, .. }) if match_index >= leader_last)
     });
     match caught_up {
         Some(e) => eprintln!(
@@ -170,7 +171,10 @@ fn lagging_transfer(snapshot_threshold: Option<u64>, seed: u64) {
         let installed = events.iter().find(|e| {
             e.node == Some(to)
                 && e.at_us <= campaign.at_us
-                && matches!(e.kind, EventKind::SnapshotInstalled { .. })
+                && matches!(
+                    e.kind,
+                    EventKind::Raft(raft::Event::SnapshotInstalled { .. })
+                )
         });
         match installed {
             Some(e) => eprintln!("  by way of {e}"),
@@ -210,7 +214,7 @@ fn prevote_keeps_the_leader_when_a_partitioned_node_rejoins() {
             events
                 .iter()
                 .filter(|e| e.at_us >= t0 && e.node == Some(away))
-                .filter(|e| matches!(e.kind, EventKind::ElectionStarted { .. }))
+                .filter(|e| matches!(e.kind, EventKind::Raft(raft::Event::ElectionStarted { .. })))
                 .count()
                 >= 3
         },
@@ -241,7 +245,7 @@ fn prevote_keeps_the_leader_when_a_partitioned_node_rejoins() {
     let events = kv.events_since(t0);
     if let Some(e) = events
         .iter()
-        .find(|e| matches!(e.kind, EventKind::TermChanged { seen_from, .. } if seen_from == away))
+        .find(|e| matches!(e.kind, EventKind::Raft(raft::Event::TermChanged { seen_from, .. }) if seen_from == away))
     {
         kv.fail(format!("n{away} moved someone's term: {e}"));
     }
@@ -251,10 +255,10 @@ fn prevote_keeps_the_leader_when_a_partitioned_node_rejoins() {
             e.node == Some(away)
                 && matches!(
                     e.kind,
-                    EventKind::ElectionStarted {
+                    EventKind::Raft(raft::Event::ElectionStarted {
                         pre_vote: false,
                         ..
-                    }
+                    })
                 )
         })
         .count();
@@ -262,7 +266,7 @@ fn prevote_keeps_the_leader_when_a_partitioned_node_rejoins() {
     let refused = kv
         .events_since(t1)
         .iter()
-        .filter(|e| matches!(e.kind, EventKind::VoteRefused { candidate, pre_vote: true, .. } if candidate == away))
+        .filter(|e| matches!(e.kind, EventKind::Raft(raft::Event::VoteRefused { candidate, pre_vote: true, .. }) if candidate == away))
         .count();
     eprintln!("after rejoining, n{away}'s pre-votes were refused {refused} time(s)");
     kv.assert_safe();
@@ -337,7 +341,7 @@ fn check_quorum_makes_an_isolated_leader_step_down() {
     let max = kv.config().election_timeout_max;
     eprintln!("isolated leader stepped down after {took:?}: {e}");
     assert!(
-        matches!(&e.kind, EventKind::RoleChanged { reason, .. } if reason.contains("CheckQuorum")),
+        matches!(&e.kind, EventKind::Raft(raft::Event::RoleChanged { reason, .. }) if matches!(reason, raft::Reason::CheckQuorum { .. })),
         "stepped down for another reason: {e}"
     );
     // Two checks at most `max` apart; a quarter timeout on top for this loaded machine.

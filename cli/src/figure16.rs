@@ -56,6 +56,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use raftsim::config::derive_seed;
+use raftsim::raft;
 use raftsim::state_machine::Noop;
 use raftsim::{Cluster, Config, EventKind, NetConfig, NodeId, Role, Runtime};
 use rand::rngs::StdRng;
@@ -542,7 +543,7 @@ fn first_heartbeat(cluster: &Cluster<Noop>, old: NodeId, since: u64) -> Option<u
     events
         .iter()
         .filter(|e| e.at_us > since)
-        .find(|e| matches!(e.kind, EventKind::AppendAccepted { leader, .. } if leader != old))
+        .find(|e| matches!(e.kind, EventKind::Raft(raft::Event::AppendAccepted { leader, .. }) if leader != old))
         .map(|e| e.at_us)
 }
 

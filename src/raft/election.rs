@@ -1,14 +1,12 @@
 //! Leader election (§5.2), the election restriction (§5.4.1), PreVote and CheckQuorum
 //! (dissertation §9.6, §6.2) and leadership transfer (§3.10).
 
-use crate::error::NotLeader;
-use crate::event::{EventKind, VoteRefusal};
 use crate::log::Payload;
 use crate::message::Message;
 use crate::types::{Index, NodeId, Role, Term};
 
 use super::replication::Progress;
-use super::{Raft, Transfer};
+use super::{Event, NotLeader, Raft, Reason, Transfer, TransferAbort, VoteRefusal};
 
 impl<C: Clone, D: Clone> Raft<C, D> {
     /// The election timer fired. A follower or candidate starts an election (§5.2: "If
@@ -26,25 +24,22 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             return;
         }
         let reason = match (self.role, self.leader_id) {
-            (Role::Follower, Some(l)) => {
-                format!("heard nothing from leader n{l} for an election timeout")
-            }
-            (Role::Follower, None) => "no leader known and the election timeout elapsed".into(),
-            (Role::Candidate, _) => format!(
-                "the election for term {} ended without a winner (split vote or lost messages)",
-                self.current_term
-            ),
-            (Role::PreCandidate, _) => "the pre-vote won no majority in time".into(),
+            (Role::Follower, Some(leader)) => Reason::LeaderSilent { leader },
+            (Role::Follower, None) => Reason::NoLeader,
+            (Role::Candidate, _) => Reason::ElectionTimedOut {
+                term: self.current_term,
+            },
+            (Role::PreCandidate, _) => Reason::PreVoteTimedOut,
             (Role::Leader, _) => unreachable!(),
         };
         self.leader_id = None;
-        self.start_election(self.cfg.pre_vote, false, &reason);
+        self.start_election(self.cfg.pre_vote, false, reason);
     }
 
     /// Starts a (pre-)election. A real election increments the term, votes for itself
     /// and persists that vote before asking anyone (§5.2); a pre-vote changes nothing
     /// but the role (§9.6).
-    pub(crate) fn start_election(&mut self, pre_vote: bool, transfer: bool, reason: &str) {
+    pub(crate) fn start_election(&mut self, pre_vote: bool, transfer: bool, reason: Reason) {
         let old = self.role;
         self.votes.clear();
         self.votes.insert(self.id, true);
@@ -59,17 +54,17 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             self.role = Role::Candidate;
             self.current_term
         };
-        self.emit(EventKind::ElectionStarted {
+        self.emit(Event::ElectionStarted {
             term,
             pre_vote,
-            reason: reason.to_string(),
+            reason: reason.clone(),
         });
         if old != self.role {
-            self.emit(EventKind::RoleChanged {
+            self.emit(Event::RoleChanged {
                 from: old,
                 to: self.role,
                 term: self.current_term,
-                reason: reason.to_string(),
+                reason,
             });
         }
         if self.won_votes() {
@@ -94,14 +89,17 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         }
     }
 
-    /// Whether the granted votes make a majority of the voters.
-    fn won_votes(&self) -> bool {
-        let granted = self
-            .votes
+    /// The voters that granted their vote in this round, this server's own included.
+    fn granted_votes(&self) -> usize {
+        self.votes
             .iter()
             .filter(|(id, &g)| g && self.membership.is_voter(**id))
-            .count();
-        granted >= self.membership.quorum()
+            .count()
+    }
+
+    /// Whether the granted votes make a majority of the voters.
+    fn won_votes(&self) -> bool {
+        self.granted_votes() >= self.membership.quorum()
     }
 
     fn lost_votes(&self) -> bool {
@@ -115,7 +113,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
 
     fn election_won(&mut self, pre_vote: bool) {
         if pre_vote {
-            self.start_election(false, false, "won the pre-vote");
+            self.start_election(false, false, Reason::WonPreVote);
         } else {
             self.become_leader();
         }
@@ -194,7 +192,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             self.persist_hard_state();
             self.ready.reset_election_timer = true;
         }
-        self.emit(EventKind::VoteGranted {
+        self.emit(Event::VoteGranted {
             candidate,
             term,
             pre_vote,
@@ -218,7 +216,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         pre_vote: bool,
         reason: VoteRefusal,
     ) {
-        self.emit(EventKind::VoteRefused {
+        self.emit(Event::VoteRefused {
             candidate,
             term,
             pre_vote,
@@ -252,21 +250,19 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             return; // a reply from an earlier round
         }
         self.votes.insert(from, granted);
-        self.emit(EventKind::VoteReceived {
+        self.emit(Event::VoteReceived {
             from,
             granted,
             pre_vote,
+            votes: self.granted_votes(),
+            voters: self.membership.voters.len(),
         });
         if self.won_votes() {
             self.election_won(pre_vote);
         } else if self.lost_votes() {
             // Wait out the election timer as a follower; a new round starts when it fires.
-            let reason = format!(
-                "a majority refused its {} for term {}",
-                if pre_vote { "pre-vote" } else { "votes" },
-                term
-            );
-            self.become_follower(self.current_term, None, &reason);
+            let reason = Reason::ElectionLost { pre_vote, term };
+            self.become_follower(self.current_term, None, reason);
         }
     }
 
@@ -274,7 +270,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     /// election"), appends a no-op of its own term (dissertation §6.4: so entries of
     /// earlier terms can commit, §5.4.2) and sends AppendEntries to everyone at once.
     pub(crate) fn become_leader(&mut self) {
-        let voters: Vec<NodeId> = self
+        let votes: Vec<NodeId> = self
             .votes
             .iter()
             .filter(|(_, &g)| g)
@@ -291,14 +287,15 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         // first tick can come before any follower had time to answer (no one is
         // `recent_active` yet) and the new leader steps down at once (§6.2).
         self.ready.reset_election_timer = true;
-        self.emit(EventKind::RoleChanged {
+        self.emit(Event::RoleChanged {
             from: old,
             to: Role::Leader,
             term: self.current_term,
-            reason: format!(
-                "won the election for term {} with votes from {voters:?}",
-                self.current_term
-            ),
+            reason: Reason::WonElection {
+                term: self.current_term,
+                votes,
+                voters: self.membership.voters.len(),
+            },
         });
         let (noop, _) = self
             .append_as_leader(Payload::Noop)
@@ -327,9 +324,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         if let Some(mut t) = self.transfer {
             if t.ticks_left == 0 {
                 self.transfer = None;
-                self.emit(EventKind::TransferAborted {
+                self.emit(Event::TransferAborted {
                     to: t.target,
-                    reason: "the target did not win within an election timeout".into(),
+                    reason: TransferAbort::TargetDidNotWin,
                 });
             } else {
                 t.ticks_left -= 1;
@@ -349,11 +346,11 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             p.recent_active = false;
         }
         if heard < self.membership.quorum() {
-            let reason = format!(
-                "CheckQuorum: heard from only {heard} of {} voters in an election timeout",
-                self.membership.voters.len()
-            );
-            self.become_follower(self.current_term, None, &reason);
+            let reason = Reason::CheckQuorum {
+                heard,
+                voters: self.membership.voters.len(),
+            };
+            self.become_follower(self.current_term, None, reason);
         }
     }
 
@@ -372,7 +369,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             target,
             ticks_left: 1,
         });
-        self.emit(EventKind::TransferStarted { to: target });
+        self.emit(Event::TransferStarted { to: target });
         self.maybe_send_timeout_now();
         Ok(())
     }
@@ -402,7 +399,6 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             return;
         }
         self.leader_id = None;
-        let reason = format!("TimeoutNow from leader n{from} (leadership transfer)");
-        self.start_election(false, true, &reason);
+        self.start_election(false, true, Reason::TimeoutNow { leader: from });
     }
 }

@@ -4,21 +4,32 @@
 //! the log, commits. The core has no threads, channels, clock or randomness. Its inputs
 //! are messages ([`Raft::step`]), timer expiries ([`Raft::tick_election`],
 //! [`Raft::tick_heartbeat`]), proposals ([`Raft::propose`]) and the current time
-//! ([`Raft::set_now`], used only for the leader lease of PreVote/CheckQuorum). Its output
-//! is a [`Ready`]: messages to send, state to persist, entries to apply, events. The node
-//! runtime (`crate::node`) carries that out; a unit test can instead inspect it and
-//! deliver messages by hand, which is how the paper's Figure 7 and Figure 8 are tested.
+//! ([`Raft::set_now`], used only for the leader lease of PreVote/CheckQuorum). Once the
+//! runtime has handed it the inputs that were waiting, it calls
+//! [`Raft::broadcast_batched`] (the proposals and reads of the batch go out together),
+//! then [`Raft::take_ready`]: a [`Ready`] carries everything to do — the state, entries
+//! and snapshot to persist, the messages to send, the entries to apply, and what
+//! happened, as [`Event`]s in the core's own vocabulary ([`event`]; no words: the
+//! runtime renders them). The node driver (`crate::driver`) carries that out; a unit
+//! test can instead inspect it and deliver messages by hand (`testkit`), which is how
+//! the paper's Figure 7 and Figure 8 are tested. The core imports nothing of the
+//! runtime above it: its settings are a [`RaftConfig`], its errors its own
+//! ([`NotLeader`], [`ReconfigError`]).
 //!
 //! The code is split by the paper's sections: [`election`] (§5.2, §5.4.1, §9.6),
-//! [`replication`] (§5.3, §5.4.2) and [`snapshot`] (§7); `persist` tracks which of the
-//! log the runtime has reported durable ([`Raft::on_persist_entries`]), which is as far
-//! as a leader counts its own copy.
+//! [`replication`] (§5.3, §5.4.2; the leader's flow control in `progress`) and
+//! [`snapshot`] (§7); `persist` tracks which of the log the runtime has reported durable
+//! ([`Raft::on_persist_entries`]), which is as far as a leader counts its own copy.
 //!
 //! Left out on purpose: joint consensus (membership changes go one server at a time,
 //! dissertation §4.1) and chunked snapshots (a snapshot is one message in memory).
 
+mod config;
 pub mod election;
+mod error;
+pub mod event;
 mod persist;
+mod progress;
 pub mod read;
 mod ready;
 pub mod reconfig;
@@ -30,86 +41,18 @@ pub mod testkit;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::config::Config;
-use crate::error::NotLeader;
-use crate::event::EventKind;
 use crate::log::{Entry, Payload, RaftLog, Snapshot};
 use crate::membership::Membership;
 use crate::message::{Envelope, Message};
 use crate::types::{Index, NodeId, Role, Term};
 
+pub use config::RaftConfig;
+pub use error::{NotLeader, ReconfigError};
+pub use event::{AppendRefusal, CommitRule, Emitted, Event, Reason, TransferAbort, VoteRefusal};
 pub use read::ReadState;
 pub use ready::{HardState, Persisted, Ready};
 pub use reconfig::ConfigChange;
 pub use replication::{Progress, ProgressState};
-
-/// The settings the core uses (a subset of [`Config`]).
-#[derive(Debug, Clone)]
-pub struct RaftConfig {
-    /// PreVote (§9.6).
-    pub pre_vote: bool,
-    /// CheckQuorum and the leader lease on votes (§6.2, §4.2.3).
-    pub check_quorum: bool,
-    /// The minimum election timeout: how long a follower trusts a leader it heard from.
-    pub election_timeout_min: Duration,
-    /// The most entries per AppendEntries.
-    pub max_entries_per_append: usize,
-    /// Back up by the follower's conflict hint (else one entry per rejection).
-    pub fast_backtracking: bool,
-    /// The most unacknowledged AppendEntries per follower.
-    pub max_inflight_appends: usize,
-    /// Heartbeat intervals a leader waits for the answer to an InstallSnapshot before it
-    /// presumes the snapshot or its answer lost and sends it again (§7). The core has no
-    /// clock, so the wait is counted in `tick_heartbeat` calls: an election timeout's
-    /// worth, at least 2 (a snapshot sent just before a tick waits one whole interval).
-    pub snapshot_resend_ticks: u32,
-    /// UNSAFE: commit earlier terms' entries by counting replicas (breaks §5.4.2).
-    pub unsafe_commit_previous_term_entries: bool,
-    /// UNSAFE: vote without the election restriction (breaks §5.4.1).
-    pub unsafe_skip_election_restriction: bool,
-}
-
-impl RaftConfig {
-    /// Whether any unsafe teaching switch is on.
-    pub fn is_unsafe(&self) -> bool {
-        self.unsafe_commit_previous_term_entries || self.unsafe_skip_election_restriction
-    }
-}
-
-impl From<&Config> for RaftConfig {
-    fn from(c: &Config) -> Self {
-        RaftConfig {
-            pre_vote: c.pre_vote,
-            check_quorum: c.check_quorum,
-            election_timeout_min: c.election_timeout_min,
-            max_entries_per_append: c.max_entries_per_append,
-            fast_backtracking: c.fast_backtracking,
-            max_inflight_appends: c.max_inflight_appends,
-            snapshot_resend_ticks: election_timeout_in_heartbeats(c).max(2),
-            unsafe_commit_previous_term_entries: c.unsafe_commit_previous_term_entries,
-            unsafe_skip_election_restriction: c.unsafe_skip_election_restriction,
-        }
-    }
-}
-
-/// How many heartbeat intervals fit in the shortest election timeout, rounded up.
-fn election_timeout_in_heartbeats(c: &Config) -> u32 {
-    let hb = c.heartbeat_interval.as_nanos().max(1);
-    let n = c.election_timeout_min.as_nanos().div_ceil(hb);
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-impl Default for RaftConfig {
-    /// The paper's plain algorithm: no PreVote, no CheckQuorum. Unit tests of Figure 2
-    /// use this.
-    fn default() -> Self {
-        RaftConfig {
-            pre_vote: false,
-            check_quorum: false,
-            ..RaftConfig::from(&Config::default())
-        }
-    }
-}
 
 /// A leadership transfer in progress (§3.10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,8 +79,10 @@ pub struct Raft<C, D> {
     role: Role,
     leader_id: Option<NodeId>,
     commit_index: Index,
-    /// The highest index handed to the runtime to apply.
-    last_applied: Index,
+    /// The highest index handed to the runtime to apply (in `Ready::committed`, or as
+    /// an installed snapshot). Not Figure 2's lastApplied: the runtime applies, and
+    /// knows what it has applied; the core knows what it has handed out.
+    handed_out: Index,
     /// The configuration in use: the latest one in the log (§4.1), else the snapshot's,
     /// else the one the cluster started with.
     membership: Membership,
@@ -169,6 +114,8 @@ pub struct Raft<C, D> {
     /// Log writes handed to the runtime and not yet acknowledged.
     unstable: persist::Unstable,
 
+    /// The snapshot changed (taken or installed) since the last `take_ready`.
+    snapshot_dirty: bool,
     ready: Ready<C, D>,
     /// Proposals arrived since the last flush: send AppendEntries once for all of them.
     pending_broadcast: bool,
@@ -197,7 +144,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             leader_id: None,
             // Everything in the snapshot was committed; the rest is learned again.
             commit_index: snapshot_index,
-            last_applied: snapshot_index,
+            handed_out: snapshot_index,
             membership: initial.clone(),
             initial_membership: initial,
             now: Duration::ZERO,
@@ -212,6 +159,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             pending_read_round: false,
             persisted_index,
             unstable: persist::Unstable::default(),
+            snapshot_dirty: false,
             ready: Ready::default(),
             pending_broadcast: false,
         };
@@ -245,9 +193,11 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     pub fn commit_index(&self) -> Index {
         self.commit_index
     }
-    /// The highest index handed out for applying.
-    pub fn last_applied(&self) -> Index {
-        self.last_applied
+    /// The highest index handed out for applying: every committed entry up to it went
+    /// out in a [`Ready`] (or was covered by a snapshot to restore). The runtime's state
+    /// machine has applied them once it has carried out that `Ready`.
+    pub fn handed_out(&self) -> Index {
+        self.handed_out
     }
     /// The log.
     pub fn log(&self) -> &RaftLog<C> {
@@ -297,7 +247,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 | Message::InstallSnapshot { leader_id, .. } => Some(*leader_id),
                 _ => None,
             };
-            self.emit(EventKind::TermChanged {
+            self.emit(Event::TermChanged {
                 from: self.current_term,
                 to: term,
                 seen_from: from,
@@ -306,14 +256,12 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 // The transfer target is campaigning, as planned: the handoff succeeded.
                 self.transfer = None;
             }
-            let kind = msg.kind();
-            let article = if kind.starts_with(['A', 'E', 'I', 'O', 'U']) {
-                "an"
-            } else {
-                "a"
+            let reason = Reason::HigherTerm {
+                term,
+                message: msg.kind(),
+                from,
             };
-            let reason = format!("saw term {term} in {article} {kind} from n{from}");
-            self.become_follower(term, leader, &reason);
+            self.become_follower(term, leader, reason);
         } else if term < self.current_term {
             self.reject_stale(from, msg);
             return;
@@ -412,7 +360,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                     candidate_id,
                     term,
                     false,
-                    crate::event::VoteRefusal::LeaderAlive { leader },
+                    VoteRefusal::LeaderAlive { leader },
                 );
                 false
             }
@@ -433,7 +381,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 candidate_id,
                 term,
                 pre_vote,
-                crate::event::VoteRefusal::StaleTerm {
+                VoteRefusal::StaleTerm {
                     current_term: self.current_term,
                 },
             ),
@@ -442,10 +390,13 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 term,
                 ..
             } => {
-                self.emit(EventKind::AppendRejected {
+                self.emit(Event::AppendRejected {
                     leader: from,
                     prev_log_index,
-                    reason: format!("stale term {term} (mine is {})", self.current_term),
+                    reason: AppendRefusal::StaleTerm {
+                        term,
+                        current_term: self.current_term,
+                    },
                 });
                 self.send(
                     from,
@@ -472,7 +423,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
 
     /// Raft's Start(): appends a command to the leader's log and returns the index it will
     /// occupy if it commits, with the current term. Replication starts at the next
-    /// `take_ready`, so that proposals arriving together travel in one AppendEntries.
+    /// [`Raft::broadcast_batched`], so that proposals arriving together travel in one
+    /// AppendEntries.
     pub fn propose(&mut self, command: C) -> Result<(Index, Term), NotLeader> {
         self.append_as_leader(Payload::Command(command))
     }
@@ -503,7 +455,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             self.refresh_membership();
         }
         if is_command {
-            self.emit(EventKind::Proposed { index });
+            self.emit(Event::Proposed { index });
         }
         self.pending_broadcast = true;
         // Nothing commits yet, not even in a cluster of one: the leader's own copy counts
@@ -513,32 +465,52 @@ impl<C: Clone, D: Clone> Raft<C, D> {
 
     // ---- output --------------------------------------------------------------------
 
-    /// Whether [`Raft::take_ready`] has anything to hand over. The runtime asks after
-    /// [`Raft::on_persist_entries`], which can commit (a leader counting its own write).
+    /// Whether the runtime has work to take: batched proposals or reads to send
+    /// ([`Raft::broadcast_batched`]) or output to carry out ([`Raft::take_ready`]). The
+    /// runtime asks after [`Raft::on_persist_entries`], which can commit (a leader
+    /// counting its own write).
     pub fn has_ready(&self) -> bool {
         self.pending_broadcast
             || self.pending_read_round
-            || self.commit_index > self.last_applied
+            || self.commit_index > self.handed_out
+            || self.snapshot_dirty
             || !self.ready.is_empty()
     }
 
-    /// Hands over everything the runtime must do since the last call (see [`Ready`]).
-    pub fn take_ready(&mut self) -> Ready<C, D> {
+    /// Sends what was batched since the last call: AppendEntries to every follower for
+    /// the proposals appended meanwhile, and one heartbeat round for the ReadIndex reads
+    /// that arrived meanwhile (§6.4). The runtime calls it once it has handled the
+    /// inputs that were waiting, just before [`Raft::take_ready`]: many proposals, one
+    /// AppendEntries per follower.
+    pub fn broadcast_batched(&mut self) {
         if std::mem::take(&mut self.pending_broadcast) && self.role == Role::Leader {
             self.broadcast_append();
         }
         if std::mem::take(&mut self.pending_read_round) && self.role == Role::Leader {
             self.broadcast_read_round();
         }
-        if self.commit_index > self.last_applied {
-            let from = self.last_applied + 1;
-            let n = (self.commit_index - self.last_applied) as usize;
+    }
+
+    /// Hands over everything the runtime must do since the last call (see [`Ready`]):
+    /// state and entries to persist, messages to send, committed entries to apply. It
+    /// starts no protocol work of its own: call [`Raft::broadcast_batched`] first.
+    pub fn take_ready(&mut self) -> Ready<C, D> {
+        if self.commit_index > self.handed_out {
+            let from = self.handed_out + 1;
+            let n = (self.commit_index - self.handed_out) as usize;
             self.ready.committed = self.log.slice(from, n).to_vec();
             debug_assert!(
                 self.ready.committed.len() == n || self.cfg.is_unsafe(),
                 "committed entries missing from the log"
             );
-            self.last_applied = self.commit_index;
+            self.handed_out = self.commit_index;
+        }
+        if std::mem::take(&mut self.snapshot_dirty) {
+            // A new snapshot replaces the stored log whole: its prefix and what follows.
+            self.ready.snapshot = self.snapshot.clone();
+            self.ready.entries = self.log.entries().to_vec();
+        } else if let Some(from) = self.ready.log_dirty_from {
+            self.ready.entries = self.log.slice(from, usize::MAX).to_vec();
         }
         self.record_log_write();
         std::mem::take(&mut self.ready)
@@ -552,8 +524,13 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         });
     }
 
-    pub(crate) fn emit(&mut self, event: EventKind) {
-        self.ready.events.push(event);
+    /// Records what happened, with the role and term this server has as it happens.
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.ready.events.push(Emitted {
+            role: self.role,
+            term: self.current_term,
+            event,
+        });
     }
 
     pub(crate) fn persist_hard_state(&mut self) {
@@ -575,7 +552,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
 
     /// Becomes a follower of `term` (§5.1). A new term clears the vote; a leader stepping
     /// down restarts its election timer, having had no use for it while it led.
-    pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>, reason: &str) {
+    pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>, reason: Reason) {
         if term > self.current_term {
             self.current_term = term;
             self.voted_for = None;
@@ -595,18 +572,20 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         self.fail_reads();
         if let Some(t) = self.transfer.take() {
             if leader != Some(t.target) {
-                self.emit(EventKind::TransferAborted {
+                self.emit(Event::TransferAborted {
                     to: t.target,
-                    reason: format!("stepped down: {reason}"),
+                    reason: TransferAbort::SteppedDown {
+                        because: reason.clone(),
+                    },
                 });
             }
         }
         if old != Role::Follower {
-            self.emit(EventKind::RoleChanged {
+            self.emit(Event::RoleChanged {
                 from: old,
                 to: Role::Follower,
                 term: self.current_term,
-                reason: reason.to_string(),
+                reason,
             });
         }
     }
@@ -631,7 +610,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         let m = self.derive_membership();
         if m != self.membership {
             self.membership = m;
-            self.emit(EventKind::MembershipChanged {
+            self.emit(Event::MembershipChanged {
                 voters: self.membership.voters.iter().copied().collect(),
                 learners: self.membership.learners.iter().copied().collect(),
             });

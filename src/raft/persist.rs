@@ -100,7 +100,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     /// In `take_ready`: if this `Ready` writes the log, say up to which entry, and
     /// remember the write until it is acknowledged.
     pub(crate) fn record_log_write(&mut self) {
-        if self.ready.log_dirty_from.is_none() && !self.ready.snapshot_changed {
+        if self.ready.log_dirty_from.is_none() && self.ready.snapshot.is_none() {
             return;
         }
         let last = (self.log.last_index(), self.log.last_term());
@@ -143,6 +143,7 @@ mod tests {
             read_seq: 0,
         };
         core.step(leader, msg);
+        core.broadcast_batched();
         core.take_ready().persist_to.expect("a log write")
     }
 
@@ -155,7 +156,7 @@ mod tests {
         let mut core: Raft<u64, ()> = Raft::new(
             1,
             Membership::new(0..3),
-            RaftConfig::default(),
+            RaftConfig::figure2(),
             Persisted::default(),
         );
         let w1 = append(&mut core, 0, 1, (0, 0), &[(1, 1), (1, 2), (1, 3)]);

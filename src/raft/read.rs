@@ -9,11 +9,10 @@
 //! `read_seq` and echoed in replies; (4) the runtime serves the read once it has applied
 //! the read index. Reads arriving together share one round.
 
-use crate::error::NotLeader;
 use crate::membership::quorum_index;
 use crate::types::{Index, NodeId, Role};
 
-use super::Raft;
+use super::{NotLeader, Raft};
 
 /// A read the leader has confirmed: serve it once `index` is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,10 @@
 //! What the core hands back after a step: the work the runtime must carry out, in order.
 
-use crate::event::EventKind;
 use crate::log::{Entry, RaftLog, Snapshot};
 use crate::message::Envelope;
 use crate::types::{Index, NodeId, Term};
+
+use super::Emitted;
 
 /// The persistent state on all servers (Figure 2) besides the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,12 +36,14 @@ impl<C, D> Default for Persisted<C, D> {
     }
 }
 
-/// The output of the core since the last `take_ready`.
+/// The output of the core since the last `take_ready`: everything the runtime must do,
+/// carried in full, so the runtime never reads the core's state to carry it out.
 ///
-/// The runtime must handle it in this order: persist (`hard_state`, `log_dirty_from`,
-/// `snapshot_changed`), then send `messages`, then restore `snapshot_to_restore` and apply
-/// `committed`. Persisting first is what makes a vote or an acknowledgement a promise that
-/// survives a crash (§5.1, Figure 2: "updated on stable storage before responding").
+/// The runtime must handle it in this order: persist (`hard_state`, then `snapshot` or
+/// `log_dirty_from` with `entries`), then send `messages`, then restore
+/// `snapshot_to_restore` and apply `committed`. Persisting first is what makes a vote or
+/// an acknowledgement a promise that survives a crash (§5.1, Figure 2: "updated on
+/// stable storage before responding").
 ///
 /// Once the log write is durable, the runtime tells the core with
 /// [`Raft::on_persist_entries`](super::Raft::on_persist_entries)`(persist_to)`: a leader
@@ -57,13 +60,17 @@ pub struct Ready<C, D> {
     pub messages: Vec<Envelope<C, D>>,
     /// Term or vote changed: persist this.
     pub hard_state: Option<HardState>,
-    /// The log changed from this index on: persist the core's log from here, dropping
-    /// whatever stable storage holds at or after it.
+    /// The log changed from this index on (appended, or replaced after a conflict):
+    /// stable storage drops whatever it holds at or after it and stores `entries`.
     pub log_dirty_from: Option<Index>,
-    /// The snapshot changed (taken or installed): persist the core's snapshot and log.
-    pub snapshot_changed: bool,
-    /// Set when this `Ready` writes the log (`log_dirty_from` or `snapshot_changed`): the
-    /// log's last entry (index, term) at the time. Once the write is durable, pass it to
+    /// The log entries to store: from `log_dirty_from` on, or, with `snapshot`, every
+    /// entry the log holds after the snapshot.
+    pub entries: Vec<Entry<C>>,
+    /// A new snapshot (taken or installed): it replaces the stored snapshot, and the
+    /// stored log becomes the snapshot's prefix followed by `entries`.
+    pub snapshot: Option<Snapshot<D>>,
+    /// Set when this `Ready` writes the log (`log_dirty_from` or `snapshot`): the log's
+    /// last entry (index, term) at the time. Once the write is durable, pass it to
     /// [`Raft::on_persist_entries`](super::Raft::on_persist_entries), once per `Ready`
     /// and in order.
     pub persist_to: Option<(Index, Term)>,
@@ -77,8 +84,9 @@ pub struct Ready<C, D> {
     pub failed_reads: Vec<u64>,
     /// The election timer must restart with a fresh random timeout.
     pub reset_election_timer: bool,
-    /// What happened, for the trace and the log.
-    pub events: Vec<EventKind>,
+    /// What happened, in order, each with the role and term the server had as it
+    /// happened: for the trace, the log and the safety checker.
+    pub events: Vec<Emitted>,
 }
 
 impl<C, D> Default for Ready<C, D> {
@@ -87,7 +95,8 @@ impl<C, D> Default for Ready<C, D> {
             messages: Vec::new(),
             hard_state: None,
             log_dirty_from: None,
-            snapshot_changed: false,
+            entries: Vec::new(),
+            snapshot: None,
             persist_to: None,
             snapshot_to_restore: None,
             committed: Vec::new(),
@@ -105,7 +114,7 @@ impl<C, D> Ready<C, D> {
         self.messages.is_empty()
             && self.hard_state.is_none()
             && self.log_dirty_from.is_none()
-            && !self.snapshot_changed
+            && self.snapshot.is_none()
             && self.persist_to.is_none()
             && self.snapshot_to_restore.is_none()
             && self.committed.is_empty()
@@ -113,5 +122,10 @@ impl<C, D> Ready<C, D> {
             && self.failed_reads.is_empty()
             && !self.reset_election_timer
             && self.events.is_empty()
+    }
+
+    /// Whether carrying it out writes stable storage (term, vote, log or snapshot).
+    pub fn writes(&self) -> bool {
+        self.hard_state.is_some() || self.log_dirty_from.is_some() || self.snapshot.is_some()
     }
 }

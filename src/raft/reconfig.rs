@@ -4,12 +4,11 @@
 //! configuration in its log, committed or not (§4.1); a leader removed by a change steps
 //! down once the change commits (§4.2.2).
 
-use crate::error::{Error, NotLeader};
 use crate::log::Payload;
 use crate::membership::Membership;
 use crate::types::{Index, NodeId, Role, Term};
 
-use super::Raft;
+use super::{NotLeader, Raft, Reason, ReconfigError};
 
 /// One step of a membership change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,50 +35,43 @@ impl<C: Clone, D: Clone> Raft<C, D> {
 
     /// Appends a configuration entry for `change` (leader only). Returns its index and
     /// term; the change is done when that entry commits.
-    pub fn propose_config(&mut self, change: ConfigChange) -> Result<(Index, Term), Error> {
+    pub fn propose_config(&mut self, change: ConfigChange) -> Result<(Index, Term), ReconfigError> {
         if self.role != Role::Leader {
-            return Err(Error::NotLeader(NotLeader {
+            return Err(ReconfigError::NotLeader(NotLeader {
                 leader: self.leader_id,
             }));
         }
         if self.commit_index < self.term_start_index {
-            return Err(Error::Rejected(
-                "the leader has not yet committed an entry of its term (dissertation errata)"
-                    .into(),
-            ));
+            return Err(ReconfigError::TermNotCommitted);
         }
         if self.config_change_pending() {
-            return Err(Error::Rejected(
-                "another membership change is not yet committed".into(),
-            ));
+            return Err(ReconfigError::ChangePending);
         }
         let mut m: Membership = self.membership.clone();
         match change {
             ConfigChange::AddLearner(id) => {
                 if m.contains(id) {
-                    return Err(Error::Rejected(format!("n{id} is already a member")));
+                    return Err(ReconfigError::AlreadyMember(id));
                 }
                 m.learners.insert(id);
             }
             ConfigChange::Promote(id) => {
                 if !m.learners.remove(&id) {
-                    return Err(Error::Rejected(format!("n{id} is not a learner")));
+                    return Err(ReconfigError::NotLearner(id));
                 }
                 m.voters.insert(id);
             }
             ConfigChange::Remove(id) => {
                 if m.voters.len() == 1 && m.voters.contains(&id) {
-                    return Err(Error::Rejected(format!(
-                        "n{id} is the last voter; a cluster cannot remove its last member"
-                    )));
+                    return Err(ReconfigError::LastVoter(id));
                 }
                 if !m.voters.remove(&id) && !m.learners.remove(&id) {
-                    return Err(Error::Rejected(format!("n{id} is not a member")));
+                    return Err(ReconfigError::NotMember(id));
                 }
             }
         }
         self.append_as_leader(Payload::Config(m))
-            .map_err(Error::NotLeader)
+            .map_err(ReconfigError::NotLeader)
     }
 
     /// Called when the commit index advances on a leader: a leader that the committed
@@ -92,11 +84,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             .last_config_index()
             .is_none_or(|i| i <= self.commit_index);
         if committed {
-            self.become_follower(
-                self.current_term,
-                None,
-                "the committed configuration no longer includes me",
-            );
+            self.become_follower(self.current_term, None, Reason::RemovedFromConfiguration);
         }
     }
 }

@@ -1,138 +1,26 @@
 //! Log replication (§5.3) and the commit rule (§5.4.2), from both sides: the leader's
-//! per-follower progress and the follower's AppendEntries handler.
+//! side (sending AppendEntries, counting acknowledgements) and the follower's handler.
 //!
-//! Flow control follows etcd's progress states: a follower whose log position is
-//! unknown is *probed* with one AppendEntries at a time; once one succeeds the leader
-//! *replicates* optimistically, pipelining up to `max_inflight_appends` batches; a
-//! follower whose next entry was compacted away gets a *snapshot*, one, and the leader
-//! waits for its answer (or `snapshot_resend_ticks` heartbeats) before sending anything
-//! else but heartbeats.
-
-use std::collections::VecDeque;
+//! The leader's flow control per follower is in `progress` (etcd's progress states).
 
 use crate::entries::Entries;
-use crate::event::EventKind;
+use crate::log::Payload;
 use crate::membership::quorum_index;
 use crate::message::{ConflictHint, Message};
-use crate::types::{Index, NodeId, Role};
+use crate::types::{Index, NodeId, Role, Term};
 
-use super::Raft;
+pub use super::progress::{Progress, ProgressState};
+use super::{AppendRefusal, CommitRule, Event, Raft, Reason};
 
-/// How the leader is currently sending to one follower.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProgressState {
-    /// Looking for the point where the logs agree: one AppendEntries at a time.
-    Probe,
-    /// Logs agree up to `match_index`: stream entries, several batches in flight.
-    Replicate,
-    /// A snapshot is on its way: send no entries and no other snapshot until it is
-    /// answered, or `snapshot_resend_ticks` heartbeats pass without an answer.
-    Snapshot,
-}
-
-/// The leader's view of one follower (Figure 2: `nextIndex[i]`, `matchIndex[i]`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Progress {
-    /// The index of the next entry to send.
-    pub next_index: Index,
-    /// The highest index known to be replicated on the follower.
-    pub match_index: Index,
-    /// How entries are being sent.
-    pub state: ProgressState,
-    /// Probe: an AppendEntries is out; wait for its answer or the next heartbeat.
-    pub probe_sent: bool,
-    /// Replicate: the last index of each unacknowledged AppendEntries, oldest first.
-    pub inflight: VecDeque<Index>,
-    /// Heard from since the last CheckQuorum tick.
-    pub recent_active: bool,
-    /// Acknowledged something since the last heartbeat (else in-flight data is presumed lost).
-    pub acked_since_heartbeat: bool,
-    /// The latest ReadIndex round this follower has answered.
-    pub acked_read_seq: u64,
-    /// Snapshot: the last index of the snapshot in flight (etcd's `PendingSnapshot`).
-    pub pending_snapshot: Index,
-    /// Snapshot: heartbeat ticks since it was sent, towards `snapshot_resend_ticks`.
-    pub snapshot_ticks: u32,
-}
-
-impl Progress {
-    /// A follower about which nothing is known yet: probe from `next_index`.
-    pub fn new(next_index: Index) -> Self {
-        Progress {
-            next_index,
-            match_index: 0,
-            state: ProgressState::Probe,
-            probe_sent: false,
-            inflight: VecDeque::new(),
-            recent_active: false,
-            acked_since_heartbeat: false,
-            acked_read_seq: 0,
-            pending_snapshot: 0,
-            snapshot_ticks: 0,
-        }
-    }
-
-    fn reset_state(&mut self, state: ProgressState) {
-        self.state = state;
-        self.probe_sent = false;
-        self.inflight.clear();
-        self.pending_snapshot = 0;
-        self.snapshot_ticks = 0;
-    }
-
-    fn become_probe(&mut self, next_index: Index) {
-        self.reset_state(ProgressState::Probe);
-        self.next_index = next_index;
-    }
-
-    fn become_replicate(&mut self) {
-        self.reset_state(ProgressState::Replicate);
-        self.next_index = self.next_index.max(self.match_index + 1);
-    }
-
-    /// A snapshot through `last_index` has just been sent.
-    pub(crate) fn become_snapshot(&mut self, last_index: Index) {
-        self.reset_state(ProgressState::Snapshot);
-        self.pending_snapshot = last_index;
-    }
-
-    /// The follower holds the leader's log through `match_index`. False if that is no
-    /// news: a late, duplicated or repeated answer never moves matchIndex back.
-    pub(crate) fn maybe_update(&mut self, match_index: Index) -> bool {
-        if match_index <= self.match_index {
-            return false;
-        }
-        self.match_index = match_index;
-        self.next_index = self.next_index.max(match_index + 1);
-        self.acked_since_heartbeat = true;
-        true
-    }
-
-    /// After an acknowledgement through `match_index`: leave Probe (the logs agree),
-    /// slide the Replicate window, or end the wait for a snapshot once the follower holds
-    /// at least what it carried (§7; how the follower got there does not matter).
-    pub(crate) fn on_acknowledged(&mut self) {
-        match self.state {
-            ProgressState::Probe => self.become_replicate(),
-            ProgressState::Replicate => {
-                while self
-                    .inflight
-                    .front()
-                    .is_some_and(|&i| i <= self.match_index)
-                {
-                    self.inflight.pop_front();
-                }
-            }
-            ProgressState::Snapshot if self.match_index >= self.pending_snapshot => {
-                // Whatever was in flight before the snapshot is moot: stream from the
-                // match (etcd: BecomeProbe, then BecomeReplicate).
-                self.next_index = self.match_index + 1;
-                self.become_replicate()
-            }
-            // An answer to something older than the snapshot in flight: keep waiting.
-            ProgressState::Snapshot => {}
-        }
-    }
+/// What an AppendEntries request said, as its reply needs it.
+struct AppendRequest {
+    leader: NodeId,
+    /// The request's prevLogIndex, echoed so the leader can match the reply.
+    prev_log_index: Index,
+    /// How many entries it carried.
+    count: usize,
+    leader_commit: Index,
+    read_seq: u64,
 }
 
 impl<C: Clone, D: Clone> Raft<C, D> {
@@ -299,8 +187,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     pub(crate) fn handle_append_entries(
         &mut self,
         leader: NodeId,
-        mut prev_log_index: Index,
-        mut prev_log_term: crate::types::Term,
+        prev_log_index: Index,
+        prev_log_term: Term,
         mut entries: Entries<C>,
         leader_commit: Index,
         read_seq: u64,
@@ -308,111 +196,107 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         if self.role == Role::Leader {
             // Two leaders in one term: only possible with an unsafe switch on. Refuse,
             // and let the safety checker report it.
-            self.emit(EventKind::AppendRejected {
+            self.emit(Event::AppendRejected {
                 leader,
                 prev_log_index,
-                reason: "I lead this term myself (Election Safety is broken)".into(),
+                reason: AppendRefusal::IsLeader,
             });
             return;
         }
-        if self.role != Role::Follower {
-            let reason = format!("discovered leader n{leader} of term {}", self.current_term);
-            self.become_follower(self.current_term, Some(leader), &reason);
-        }
-        // A valid AppendEntries from the current leader resets the election timer.
-        self.leader_id = Some(leader);
-        self.last_leader_contact = Some(self.now);
-        self.ready.reset_election_timer = true;
-
-        let count = entries.len();
-        let request_prev = prev_log_index;
+        self.heard_from_leader(leader);
+        let request = AppendRequest {
+            leader,
+            prev_log_index,
+            count: entries.len(),
+            leader_commit,
+            read_seq,
+        };
         // Entries up to our commit index are committed, hence identical to the leader's
         // (Leader Completeness); skip them, which also covers a compacted prefix.
-        if prev_log_index < self.commit_index {
-            let skip = (self.commit_index - prev_log_index).min(entries.len() as Index);
+        let (mut prev_index, mut prev_term) = (prev_log_index, prev_log_term);
+        if prev_index < self.commit_index {
+            let skip = (self.commit_index - prev_index).min(entries.len() as Index);
             entries.skip(skip as usize);
-            prev_log_index += skip;
-            prev_log_term = self.log.term_at(prev_log_index).unwrap_or(prev_log_term);
+            prev_index += skip;
+            prev_term = self.log.term_at(prev_index).unwrap_or(prev_term);
             if entries.is_empty() {
                 // Known to match up to what the request covered, and no further: with a
                 // safety rule switched off, this leader's log may be shorter than our
                 // commit index, and a larger match would make it commit what it lacks.
-                let match_index = prev_log_index;
-                return self.accept_append(
-                    leader,
-                    request_prev,
-                    count,
-                    match_index,
-                    leader_commit,
-                    read_seq,
-                );
+                return self.accept_append(&request, prev_index);
             }
         }
         // Rule 2: reply false if the log has no entry at prevLogIndex with prevLogTerm.
-        if !self.log.matches(prev_log_index, prev_log_term) {
-            let hint = if prev_log_index > self.log.last_index() {
-                ConflictHint::LogTooShort {
-                    last_index: self.log.last_index(),
-                }
-            } else {
-                ConflictHint::TermMismatch {
-                    conflict_term: self.log.term_at(prev_log_index).unwrap_or(0),
-                    first_index: self.log.first_index_of_term_at(prev_log_index),
-                }
-            };
-            self.emit(EventKind::AppendRejected {
-                leader,
-                prev_log_index: request_prev,
-                reason: format!(
-                    "no entry t{prev_log_term}@{prev_log_index} in my log; hint {hint:?}"
-                ),
-            });
-            self.send(
-                leader,
-                Message::AppendEntriesReply {
-                    term: self.current_term,
-                    success: false,
-                    match_index: 0,
-                    prev_log_index: request_prev,
-                    hint: Some(hint),
-                    read_seq,
-                },
-            );
-            return;
+        if !self.log.matches(prev_index, prev_term) {
+            return self.reject_append(&request, prev_index, prev_term);
         }
-        // Rules 3 and 4: delete an existing entry that conflicts with a new one (same
-        // index, different term) and all that follow it, and only then; append what is
-        // new. An entry we already hold is skipped, so a delayed or duplicated
-        // AppendEntries never truncates entries that match.
-        let match_index = prev_log_index + entries.len() as Index;
+        let match_index = prev_index + entries.len() as Index;
+        self.append_entries_from(leader, &entries);
+        self.accept_append(&request, match_index);
+    }
+
+    /// An AppendEntries or InstallSnapshot from the leader of our term: follow it, and
+    /// restart the election timer (Figure 2, Rules for Followers).
+    pub(crate) fn heard_from_leader(&mut self, leader: NodeId) {
+        if self.role != Role::Follower {
+            let reason = Reason::DiscoveredLeader {
+                leader,
+                term: self.current_term,
+            };
+            self.become_follower(self.current_term, Some(leader), reason);
+        }
+        self.leader_id = Some(leader);
+        self.last_leader_contact = Some(self.now);
+        self.ready.reset_election_timer = true;
+    }
+
+    /// Rule 2 failed at `prev_index`: reply false, with a hint of where the logs may
+    /// agree (§5.3's accelerated backtracking).
+    fn reject_append(&mut self, request: &AppendRequest, prev_index: Index, prev_term: Term) {
+        let hint = if prev_index > self.log.last_index() {
+            ConflictHint::LogTooShort {
+                last_index: self.log.last_index(),
+            }
+        } else {
+            ConflictHint::TermMismatch {
+                conflict_term: self.log.term_at(prev_index).unwrap_or(0),
+                first_index: self.log.first_index_of_term_at(prev_index),
+            }
+        };
+        self.emit(Event::AppendRejected {
+            leader: request.leader,
+            prev_log_index: request.prev_log_index,
+            reason: AppendRefusal::LogMismatch {
+                prev_log_term: prev_term,
+                prev_log_index: prev_index,
+                hint,
+            },
+        });
+        self.send(
+            request.leader,
+            Message::AppendEntriesReply {
+                term: self.current_term,
+                success: false,
+                match_index: 0,
+                prev_log_index: request.prev_log_index,
+                hint: Some(hint),
+                read_seq: request.read_seq,
+            },
+        );
+    }
+
+    /// Rules 3 and 4: delete an existing entry that conflicts with a new one (same
+    /// index, different term) and all that follow it, and only then; append what is
+    /// new. An entry we already hold is skipped, so a delayed or duplicated
+    /// AppendEntries never truncates entries that match.
+    fn append_entries_from(&mut self, leader: NodeId, entries: &Entries<C>) {
         let mut config_touched = false;
         let mut new_from = None;
         for (i, e) in entries.iter().enumerate() {
             match self.log.term_at(e.index) {
                 Some(t) if t == e.term => continue,
                 Some(_) => {
-                    // Only an unsafe teaching switch can bring a leader that lacks a
-                    // committed entry; then the deletion goes ahead and the safety
-                    // checker reports what it breaks.
-                    assert!(
-                        e.index > self.commit_index || self.cfg.is_unsafe(),
-                        "State Machine Safety: n{} would delete committed entry {} (commit index {})",
-                        self.id,
-                        e.index,
-                        self.commit_index
-                    );
-                    let removed = self.log.truncate_from(e.index);
-                    let mut terms: Vec<_> = removed.iter().map(|r| r.term).collect();
-                    terms.dedup();
-                    config_touched |= removed
-                        .iter()
-                        .any(|r| matches!(r.payload, crate::log::Payload::Config(_)));
-                    self.emit(EventKind::Truncated {
-                        from: e.index,
-                        to: e.index + removed.len() as Index - 1,
-                        terms,
-                        leader,
-                    });
+                    config_touched |= self.truncate_conflict(leader, e.index);
                     new_from = Some(i);
                     break;
                 }
@@ -425,7 +309,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         if let Some(i) = new_from {
             let first = entries[i].index;
             for e in &entries[i..] {
-                config_touched |= matches!(e.payload, crate::log::Payload::Config(_));
+                config_touched |= matches!(e.payload, Payload::Config(_));
                 self.log.push(e.clone());
             }
             self.mark_dirty(first);
@@ -433,46 +317,61 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         if config_touched {
             self.refresh_membership();
         }
-        self.accept_append(
-            leader,
-            request_prev,
-            count,
-            match_index,
-            leader_commit,
-            read_seq,
+    }
+
+    /// Rule 3: deletes the entry at `from`, which conflicts with the leader's, and all
+    /// that follow it. Returns whether a configuration entry was among them.
+    fn truncate_conflict(&mut self, leader: NodeId, from: Index) -> bool {
+        // Only an unsafe teaching switch can bring a leader that lacks a committed
+        // entry; then the deletion goes ahead and the safety checker reports what it
+        // breaks.
+        assert!(
+            from > self.commit_index || self.cfg.is_unsafe(),
+            "State Machine Safety: n{} would delete committed entry {} (commit index {})",
+            self.id,
+            from,
+            self.commit_index
         );
+        let removed = self.log.truncate_from(from);
+        let mut terms: Vec<_> = removed.iter().map(|r| r.term).collect();
+        terms.dedup();
+        self.emit(Event::Truncated {
+            from,
+            to: from + removed.len() as Index - 1,
+            terms,
+            leader,
+        });
+        removed
+            .iter()
+            .any(|r| matches!(r.payload, Payload::Config(_)))
     }
 
     /// Replies success and, rule 5, advances the commit index to
     /// min(leaderCommit, index of last new entry).
-    fn accept_append(
-        &mut self,
-        leader: NodeId,
-        request_prev: Index,
-        count: usize,
-        match_index: Index,
-        leader_commit: Index,
-        read_seq: u64,
-    ) {
-        let new_commit = leader_commit.min(match_index);
+    fn accept_append(&mut self, request: &AppendRequest, match_index: Index) {
+        let new_commit = request.leader_commit.min(match_index);
         if new_commit > self.commit_index {
-            self.set_commit_index(new_commit);
+            let rule = CommitRule::LeaderCommit {
+                leader: request.leader,
+                leader_commit: request.leader_commit,
+            };
+            self.set_commit_index(new_commit, rule);
         }
-        self.emit(EventKind::AppendAccepted {
-            leader,
-            prev_log_index: request_prev,
-            entries: count,
+        self.emit(Event::AppendAccepted {
+            leader: request.leader,
+            prev_log_index: request.prev_log_index,
+            entries: request.count,
             match_index,
         });
         self.send(
-            leader,
+            request.leader,
             Message::AppendEntriesReply {
                 term: self.current_term,
                 success: true,
                 match_index,
-                prev_log_index: request_prev,
+                prev_log_index: request.prev_log_index,
                 hint: None,
-                read_seq,
+                read_seq: request.read_seq,
             },
         );
     }
@@ -543,7 +442,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         let p = self.progress.get_mut(&from).expect("checked");
         let next = next.max(p.match_index + 1).min(rejected_prev);
         p.become_probe(next);
-        self.emit(EventKind::NextIndexBackedUp {
+        self.emit(Event::NextIndexBackedUp {
             follower: from,
             rejected: rejected_prev,
             next_index: next,
@@ -564,29 +463,38 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             return;
         }
         let own = self.persisted_index;
-        let matches: Vec<Index> = self
+        let matches: Vec<(NodeId, Index)> = self
             .membership
             .voters
             .iter()
             .map(|&v| {
                 if v == self.id {
-                    own
+                    (v, own)
                 } else {
-                    self.progress.get(&v).map_or(0, |p| p.match_index)
+                    (v, self.progress.get(&v).map_or(0, |p| p.match_index))
                 }
             })
             .collect();
-        let n = quorum_index(matches);
+        let n = quorum_index(matches.iter().map(|&(_, m)| m).collect());
         if n <= self.commit_index {
             return;
         }
         let current_term_entry = self.log.term_at(n) == Some(self.current_term);
         if current_term_entry || self.cfg.unsafe_commit_previous_term_entries {
-            self.set_commit_index(n);
+            let rule = CommitRule::Majority {
+                replicated_on: matches
+                    .iter()
+                    .filter(|&&(_, m)| m >= n)
+                    .map(|&(v, _)| v)
+                    .collect(),
+                voters: matches.len(),
+            };
+            self.set_commit_index(n, rule);
         }
     }
 
-    pub(crate) fn set_commit_index(&mut self, to: Index) {
+    /// Moves the commit index to `to`, which `rule` allowed.
+    pub(crate) fn set_commit_index(&mut self, to: Index, rule: CommitRule) {
         let from = self.commit_index;
         assert!(to > from, "commit index regression {from} -> {to}");
         assert!(
@@ -595,7 +503,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             self.log.last_index()
         );
         self.commit_index = to;
-        self.emit(EventKind::Committed { from, to });
+        self.emit(Event::Committed { from, to, rule });
         if self.role == Role::Leader {
             self.maybe_confirm_reads();
             self.maybe_step_down_after_removal();

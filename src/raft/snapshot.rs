@@ -1,13 +1,12 @@
 //! Log compaction (§7): taking snapshots, sending them to followers that fell behind the
 //! leader's compacted prefix, and installing them.
 
-use crate::event::EventKind;
 use crate::log::Snapshot;
 use crate::membership::Membership;
 use crate::message::Message;
 use crate::types::{Index, NodeId, Role};
 
-use super::Raft;
+use super::{Event, Raft};
 
 impl<C: Clone, D: Clone> Raft<C, D> {
     /// Whether the log holds at least `threshold` applied entries past the snapshot, so
@@ -15,8 +14,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     /// Never while the configuration in force at the last applied entry is unknown
     /// (see [`Raft::compact`]).
     pub fn snapshot_due(&self, threshold: u64) -> bool {
-        self.last_applied >= self.log.snapshot_index() + threshold
-            && self.config_at(self.last_applied).is_some()
+        self.handed_out >= self.log.snapshot_index() + threshold
+            && self.config_at(self.handed_out).is_some()
     }
 
     /// The configuration in force at `index` (at or past the snapshot): the last config
@@ -36,7 +35,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         (!m.voters.is_empty()).then(|| m.clone())
     }
 
-    /// Compacts the log through `index` (an applied index), keeping `data`, the state
+    /// Compacts the log through `index` (an index handed out and applied), keeping `data`, the state
     /// machine's state at exactly that index, as the new snapshot, with the
     /// configuration in force at `index`. Does nothing while that configuration is
     /// unknown (a node added later, before its first config entry or snapshot): a
@@ -45,9 +44,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     /// that made this node a learner is on its way.
     pub fn compact(&mut self, index: Index, data: D) {
         assert!(
-            index <= self.last_applied,
-            "snapshot at {index} beyond last applied {}",
-            self.last_applied
+            index <= self.handed_out,
+            "snapshot at {index} beyond the last entry handed out to apply, {}",
+            self.handed_out
         );
         if index <= self.log.snapshot_index() {
             return;
@@ -63,8 +62,8 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             membership,
             data,
         });
-        self.ready.snapshot_changed = true;
-        self.emit(EventKind::SnapshotTaken {
+        self.snapshot_dirty = true;
+        self.emit(Event::SnapshotTaken {
             last_index: index,
             last_term,
         });
@@ -89,7 +88,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             p.match_index
         );
         p.become_snapshot(last_index);
-        self.emit(EventKind::SnapshotSent { to, last_index });
+        self.emit(Event::SnapshotSent { to, last_index });
         self.send(
             to,
             Message::InstallSnapshot {
@@ -104,13 +103,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     /// here is ignored; otherwise the log keeps only entries after it that still match,
     /// and the state machine is reset to the snapshot.
     pub(crate) fn handle_install_snapshot(&mut self, leader: NodeId, snapshot: Snapshot<D>) {
-        if self.role != Role::Follower {
-            let reason = format!("discovered leader n{leader} of term {}", self.current_term);
-            self.become_follower(self.current_term, Some(leader), &reason);
-        }
-        self.leader_id = Some(leader);
-        self.last_leader_contact = Some(self.now);
-        self.ready.reset_election_timer = true;
+        self.heard_from_leader(leader);
         let (index, term) = (snapshot.last_index, snapshot.last_term);
         if index > self.commit_index {
             // Entries past our commit index may differ from the snapshot's: until the
@@ -118,11 +111,11 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             self.note_log_change(self.commit_index + 1);
             self.log.install_snapshot(index, term);
             self.commit_index = index;
-            self.last_applied = index;
+            self.handed_out = index;
             self.snapshot = Some(snapshot.clone());
-            self.ready.snapshot_changed = true;
+            self.snapshot_dirty = true;
             self.ready.snapshot_to_restore = Some(snapshot);
-            self.emit(EventKind::SnapshotInstalled {
+            self.emit(Event::SnapshotInstalled {
                 leader,
                 last_index: index,
                 last_term: term,

@@ -25,15 +25,13 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use crate::error::NotLeader;
-use crate::event::EventKind;
 use crate::log::{Entry, Payload, RaftLog, Snapshot};
 use crate::membership::Membership;
 use crate::message::{Envelope, Message};
 use crate::storage::Storage;
 use crate::types::{Index, NodeId, Role, Term};
 
-use super::{HardState, Persisted, Raft, RaftConfig, Ready};
+use super::{Event, HardState, NotLeader, Persisted, Raft, RaftConfig, Ready};
 
 /// A standing filter: messages it matches are lost.
 type Block<C, D> = Box<dyn Fn(&Envelope<C, D>) -> bool>;
@@ -63,7 +61,7 @@ pub struct CoreNet<C = u64, D = ()> {
     blocks: Vec<Block<C, D>>,
     /// Nodes whose write acknowledgements are held back, and those held, oldest first.
     held_writes: BTreeMap<NodeId, VecDeque<(Index, Term)>>,
-    trace: Vec<(NodeId, EventKind)>,
+    trace: Vec<(NodeId, Event)>,
     applied: BTreeMap<NodeId, Vec<Entry<C>>>,
     restored: BTreeMap<NodeId, Snapshot<D>>,
     last_ready: BTreeMap<NodeId, Ready<C, D>>,
@@ -106,9 +104,9 @@ pub fn carries_index<C, D>(e: &Envelope<C, D>, index: Index) -> bool {
 }
 
 impl<C: Clone, D: Clone> CoreNet<C, D> {
-    /// `n` fresh nodes `0..n` with the paper's plain algorithm (`RaftConfig::default()`).
+    /// `n` fresh nodes `0..n` with the paper's plain algorithm (`RaftConfig::figure2()`).
     pub fn new(n: usize) -> Self {
-        Self::with_config(n, RaftConfig::default())
+        Self::with_config(n, RaftConfig::figure2())
     }
 
     /// `n` fresh nodes `0..n` with `cfg`.
@@ -145,17 +143,16 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
         };
         for (id, p) in states.into_iter().enumerate() {
             let core = Raft::new(id, net.membership.clone(), net.cfg.clone(), p);
-            // Seed stable storage with the same state, through the runtime's own path.
-            let seed = Ready {
-                hard_state: Some(HardState {
+            // Seed stable storage with the same state.
+            let mut storage = Storage::default();
+            storage.replace(Persisted {
+                hard_state: HardState {
                     current_term: core.term(),
                     voted_for: core.voted_for(),
-                }),
-                snapshot_changed: true,
-                ..Ready::default()
-            };
-            let mut storage = Storage::default();
-            storage.persist(&seed, &core);
+                },
+                log: core.log().clone(),
+                snapshot: core.snapshot().cloned(),
+            });
             net.storage.insert(id, storage);
             if let Some(s) = core.snapshot() {
                 net.restored.insert(id, s.clone());
@@ -228,11 +225,12 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
     /// decided (a leader's commit).
     fn flush(&mut self, id: NodeId) {
         let core = self.nodes.get_mut(&id).expect("flush of a live node");
-        let ready = core.take_ready();
+        core.broadcast_batched();
+        let mut ready = core.take_ready();
         self.storage
             .get_mut(&id)
             .expect("every node has storage")
-            .persist(&ready, core);
+            .persist(&mut ready);
         let term = core.term();
         for env in ready.messages.iter().cloned() {
             if self.passes(&env) {
@@ -259,9 +257,9 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
             }
         }
         for ev in &ready.events {
-            if let EventKind::RoleChanged {
+            if let Event::RoleChanged {
                 to: Role::Leader, ..
-            } = ev
+            } = ev.event
             {
                 match self.leaders.get(&term) {
                     Some(&other) if other != id => self.violation(format!(
@@ -272,7 +270,7 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
                     }
                 }
             }
-            self.trace.push((id, ev.clone()));
+            self.trace.push((id, ev.event.clone()));
         }
         let write = ready.persist_to;
         self.last_ready.insert(id, ready);
@@ -534,7 +532,7 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
     }
 
     /// Every event node `id` produced (across restarts), oldest first.
-    pub fn events(&self, id: NodeId) -> Vec<EventKind> {
+    pub fn events(&self, id: NodeId) -> Vec<Event> {
         self.trace
             .iter()
             .filter(|(n, _)| *n == id)
@@ -543,7 +541,7 @@ impl<C: Clone, D: Clone> CoreNet<C, D> {
     }
 
     /// Every event of every node, in the order they happened.
-    pub fn all_events(&self) -> &[(NodeId, EventKind)] {
+    pub fn all_events(&self) -> &[(NodeId, Event)] {
         &self.trace
     }
 
@@ -621,7 +619,7 @@ impl<C: Clone + From<u64>, D: Clone> CoreNet<C, D> {
     pub fn with_logs(logs: &[&[Term]]) -> Self {
         let term = logs.iter().filter_map(|l| l.last()).max();
         let term = term.copied().unwrap_or(0);
-        Self::with_logs_at(RaftConfig::default(), term, logs)
+        Self::with_logs_at(RaftConfig::figure2(), term, logs)
     }
 
     /// Like [`CoreNet::with_logs`], with the settings and every node's current term given.

@@ -16,6 +16,7 @@
 //!   `src/raft/replication.rs`), so a couple of round trips suffice.
 
 use crate::event::{Event, EventKind, Fate};
+use crate::raft;
 use crate::safety::Violation;
 use crate::types::{Index, NodeId};
 use crate::{Cluster, Config, Runtime};
@@ -157,7 +158,7 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
         .find(|e| {
             e.at_us >= connected_at
                 && e.node == Some(LAGGARD)
-                && matches!(e.kind, EventKind::AppendAccepted { match_index, .. } if match_index >= target)
+                && matches!(e.kind, EventKind::Raft(raft::Event::AppendAccepted { match_index, .. }) if match_index >= target)
         })
         .map_or(u64::MAX, |e| e.at_us);
     let window = |e: &&Event| e.at_us >= connected_at && e.at_us <= matched_at;
@@ -185,11 +186,13 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
         .iter()
         .filter(window)
         .filter(|e| {
-            matches!(e.kind, EventKind::NextIndexBackedUp { follower, .. } if follower == LAGGARD)
+            matches!(e.kind, EventKind::Raft(raft::Event::NextIndexBackedUp { follower, .. }) if follower == LAGGARD)
         })
         .count();
     let truncated = events.iter().find_map(|e| match e.kind {
-        EventKind::Truncated { from, to, .. } if e.node == Some(LAGGARD) => Some((from, to)),
+        EventKind::Raft(raft::Event::Truncated { from, to, .. }) if e.node == Some(LAGGARD) => {
+            Some((from, to))
+        }
         _ => None,
     });
     Ok(Outcome {

@@ -20,7 +20,8 @@
 use std::time::Duration;
 
 use crate::config::NetConfig;
-use crate::event::Event;
+use crate::event::{Event, EventKind};
+use crate::raft;
 use crate::safety::Violation;
 use crate::types::{NodeId, Role};
 use crate::{Cluster, Config, Runtime};
@@ -100,9 +101,9 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
     let events = cluster.trace();
     let mut leaders: Vec<NodeId> = Vec::new();
     for e in &events {
-        if let crate::EventKind::RoleChanged {
+        if let EventKind::Raft(raft::Event::RoleChanged {
             to: Role::Leader, ..
-        } = e.kind
+        }) = e.kind
         {
             if e.term == 1 {
                 leaders.extend(e.node);

@@ -7,8 +7,9 @@
 //! than its own, or equal but with a shorter log. Every node starts in term 8 having
 //! voted for nobody in term 9, so in the election for term 9 only the logs decide.
 
-use crate::event::{Event, VoteRefusal};
+use crate::event::Event;
 use crate::log::{Entry, RaftLog};
+use crate::raft::VoteRefusal;
 use crate::raft::{HardState, Persisted};
 use crate::safety::Violation;
 use crate::types::{NodeId, Role, Term};

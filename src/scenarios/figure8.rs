@@ -21,7 +21,7 @@
 
 use crate::event::{Event, EventKind};
 use crate::raft::testkit::{carries_index, is_vote};
-use crate::raft::RaftConfig;
+use crate::raft::{self, RaftConfig};
 use crate::safety::Violation;
 use crate::types::{Index, NodeId, Role, Term};
 
@@ -108,7 +108,7 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         // without the one at index 3.
         max_entries_per_append: 1,
         unsafe_commit_previous_term_entries: opts.unsafe_commit,
-        ..RaftConfig::default()
+        ..RaftConfig::figure2()
     };
     let mut s = Stepper::new(5, cfg);
     let mut stages = Vec::new();
@@ -256,9 +256,9 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         .events()
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Truncated {
+            EventKind::Raft(raft::Event::Truncated {
                 from, to, terms, ..
-            } => Some((e.node?, *from, *to, terms.clone())),
+            }) => Some((e.node?, *from, *to, terms.clone())),
             _ => None,
         })
         .collect();

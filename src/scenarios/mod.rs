@@ -36,7 +36,8 @@ use std::time::Duration;
 
 use crate::cluster::Cluster;
 use crate::config::Config;
-use crate::event::{Event, EventKind, VoteRefusal};
+use crate::event::Event;
+use crate::raft::{self, VoteRefusal};
 use crate::state_machine::{Recorder, StateMachine};
 use crate::types::{Index, NodeId, Term};
 
@@ -102,8 +103,8 @@ pub fn ballots(events: &[Event], term: Term) -> Vec<Ballot> {
         .iter()
         .filter_map(|e| {
             let voter = e.node?;
-            match &e.kind {
-                EventKind::VoteGranted {
+            match e.raft()? {
+                raft::Event::VoteGranted {
                     candidate,
                     term: t,
                     pre_vote: false,
@@ -113,7 +114,7 @@ pub fn ballots(events: &[Event], term: Term) -> Vec<Ballot> {
                     term,
                     refused: None,
                 }),
-                EventKind::VoteRefused {
+                raft::Event::VoteRefused {
                     candidate,
                     term: t,
                     pre_vote: false,
@@ -132,8 +133,8 @@ pub fn ballots(events: &[Event], term: Term) -> Vec<Ballot> {
 
 /// Who became leader of `term`, from the trace.
 pub fn leader_of(events: &[Event], term: Term) -> Option<NodeId> {
-    events.iter().find_map(|e| match e.kind {
-        EventKind::RoleChanged {
+    events.iter().find_map(|e| match e.raft()? {
+        raft::Event::RoleChanged {
             to: crate::Role::Leader,
             ..
         } if e.term == term => e.node,
@@ -216,8 +217,8 @@ pub fn applied(cluster: &Cluster<Rec>, id: NodeId) -> Vec<String> {
 pub fn truncations(events: &[Event]) -> Vec<(NodeId, Index, Index)> {
     events
         .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::Truncated { from, to, .. } => Some((e.node?, from, to)),
+        .filter_map(|e| match *e.raft()? {
+            raft::Event::Truncated { from, to, .. } => Some((e.node?, from, to)),
             _ => None,
         })
         .collect()

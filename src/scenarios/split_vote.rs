@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 use crate::event::{Event, EventKind};
+use crate::raft;
 use crate::safety::Violation;
 use crate::summary;
 use crate::types::{NodeId, Term};
@@ -112,11 +113,11 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
             candidates: events
                 .iter()
                 .filter_map(|e| match e.kind {
-                    EventKind::ElectionStarted {
+                    EventKind::Raft(raft::Event::ElectionStarted {
                         term,
                         pre_vote: false,
                         ..
-                    } if term == t.term => Some((e.node?, e.at_us as f64 / 1000.0)),
+                    }) if term == t.term => Some((e.node?, e.at_us as f64 / 1000.0)),
                     _ => None,
                 })
                 .collect(),

@@ -13,6 +13,7 @@
 //! (`check_quorum_tick`, `src/raft/election.rs`), so it stops accepting commands.
 
 use crate::event::{Event, EventKind};
+use crate::raft;
 use crate::safety::Violation;
 use crate::types::{Index, NodeId, Role, Term};
 use crate::{Cluster, Config, Runtime};
@@ -223,10 +224,10 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
         e.node == Some(old)
             && matches!(
                 e.kind,
-                EventKind::RoleChanged {
+                EventKind::Raft(raft::Event::RoleChanged {
                     from: Role::Leader,
                     ..
-                }
+                })
             )
     });
     let (stepped_down_while_cut_off, step_down_reason) = match step_down {
@@ -236,7 +237,7 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
                 .find(|h| matches!(h.kind, EventKind::Healed))
                 .map_or(u64::MAX, |h| h.at_us);
             let reason = match &e.kind {
-                EventKind::RoleChanged { reason, .. } => reason.clone(),
+                EventKind::Raft(raft::Event::RoleChanged { reason, .. }) => reason.to_string(),
                 _ => unreachable!(),
             };
             (e.at_us < healed_at, reason)

@@ -210,10 +210,11 @@ impl Stepper {
             Some(core) => (core.term(), Some(core.role())),
             None => return,
         };
-        let new: Vec<(NodeId, EventKind)> = self.net.all_events()[self.seen_core_events..].to_vec();
+        let new: Vec<(NodeId, crate::raft::Event)> =
+            self.net.all_events()[self.seen_core_events..].to_vec();
         self.seen_core_events = self.net.all_events().len();
-        for (node, kind) in new {
-            self.push(Some(node), term, role, kind);
+        for (node, event) in new {
+            self.push(Some(node), term, role, EventKind::Raft(event));
         }
         let ready = self.net.last_ready(id).expect("the step produced a Ready");
         let core = self.net.node(id);

@@ -33,7 +33,7 @@ pub(crate) fn is_quiet(e: &Event) -> bool {
         EventKind::Message { kind, entries, .. } => {
             *entries == 0 && matches!(*kind, "Heartbeat" | "AppendEntriesReply")
         }
-        EventKind::AppendAccepted { entries: 0, .. } => true,
+        EventKind::Raft(crate::raft::Event::AppendAccepted { entries: 0, .. }) => true,
         _ => false,
     }
 }

@@ -291,23 +291,24 @@ impl Model {
     /// A small mark for an event worth one on its node's lane; a safety violation, a red
     /// line across every lane.
     fn draw_mark(&self, s: &mut String, e: &Event, last_commit_label: &mut HashMap<NodeId, f64>) {
-        use EventKind::*;
+        use crate::raft::Event::*;
         let (x, mut g) = (self.x(e.at_us), String::new());
         let Some(n) = e.node else { return };
         let yc = self.y(LaneId::Node(n));
         let (above, below) = (yc - BAND_H / 2.0, yc + BAND_H / 2.0);
         let (top, bottom) = (yc - LANE_H / 2.0 + 2.0, yc + LANE_H / 2.0 - 2.0);
         match &e.kind {
-            ElectionStarted { pre_vote, .. } => {
+            EventKind::Raft(ElectionStarted { pre_vote, .. }) => {
                 let (c, y) = (if *pre_vote { "elp" } else { "el" }, above - 1.0);
                 let _ = write!(g, "<path class='{c}' d='M{x:.1} {y:.1}l5 -9h-10z'/>");
             }
-            VoteGranted { pre_vote, .. } | VoteRefused { pre_vote, .. } => {
-                let c = ["vr", "vg"][usize::from(matches!(e.kind, VoteGranted { .. }))];
+            EventKind::Raft(VoteGranted { pre_vote, .. } | VoteRefused { pre_vote, .. }) => {
+                let c = ["vr", "vg"]
+                    [usize::from(matches!(e.kind, EventKind::Raft(VoteGranted { .. })))];
                 let (r, y) = (if *pre_vote { 2.5 } else { 4.0 }, below + 6.0);
                 let _ = write!(g, "<circle class='{c}' cx='{x:.1}' cy='{y:.1}' r='{r}'/>");
             }
-            Committed { to, .. } => {
+            EventKind::Raft(Committed { to, .. }) => {
                 line(&mut g, "commit", (x, above - 9.0), (x, above));
                 // A label is skipped when it would overlap the previous one on the lane.
                 if last_commit_label.get(&n).is_none_or(|&lx| x - lx >= 22.0) {
@@ -315,30 +316,30 @@ impl Model {
                     text(&mut g, "ci", x + 1.5, above - 10.0, &format!("c{to}"));
                 }
             }
-            Truncated { from, to, .. } => {
+            EventKind::Raft(Truncated { from, to, .. }) => {
                 line(&mut g, "trunc", (x, above - 3.0), (x, below + 3.0));
                 let label = format!("−{from}..{to}");
                 text(&mut g, "tr", x + 2.0, below + 19.0, &label);
             }
-            AppendRejected { .. } => square(&mut g, "rej", x, below + 12.0, 4.0),
-            Proposed { .. } => {
+            EventKind::Raft(AppendRejected { .. }) => square(&mut g, "rej", x, below + 12.0, 4.0),
+            EventKind::Raft(Proposed { .. }) => {
                 let y = below + 2.0;
                 let _ = write!(g, "<path class='prop' d='M{x:.1} {y:.1}l4 4l-4 4l-4 -4z'/>");
             }
-            SnapshotInstalled { .. } | SnapshotTaken { .. } => {
+            EventKind::Raft(SnapshotInstalled { .. } | SnapshotTaken { .. }) => {
                 square(&mut g, "snapm", x, above - 5.5, 7.0)
             }
-            Crashed => {
+            EventKind::Crashed => {
                 line(&mut g, "crash", (x, top), (x, bottom));
                 text(&mut g, "crasht", x + 3.0, bottom - 2.0, "CRASH");
             }
-            Restarted { .. } => {
+            EventKind::Restarted { .. } => {
                 line(&mut g, "restart", (x, top), (x, bottom));
                 // Labelled at the lane's top, CRASH at its bottom: a crash and restart
                 // at one instant (the stepper's figure 8) would otherwise overprint.
                 text(&mut g, "restartt", x + 3.0, top + 10.0, "restart");
             }
-            Violation { .. } => line(&mut g, "violn", (x, 20.0), (x, self.height())),
+            EventKind::Violation { .. } => line(&mut g, "violn", (x, 20.0), (x, self.height())),
             _ => return,
         }
         group(s, "mk", e.to_string().trim_start());

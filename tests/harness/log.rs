@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use raftsim::event::{EventKind, Fate};
+use raftsim::raft;
 use raftsim::state_machine::Recorder;
 use raftsim::{Event, Index, NodeId, Role, Status, Term};
 
@@ -66,10 +67,10 @@ impl TestCluster<Rec> {
             .filter(|e| {
                 matches!(
                     e.kind,
-                    EventKind::RoleChanged {
+                    EventKind::Raft(raft::Event::RoleChanged {
                         to: Role::Leader,
                         ..
-                    }
+                    })
                 )
             })
             .collect();
@@ -119,10 +120,10 @@ impl TestCluster<Rec> {
         self.events_since(from_us)
             .into_iter()
             .filter(|e| match &e.kind {
-                EventKind::ElectionStarted { .. } => true,
-                EventKind::RoleChanged {
+                EventKind::Raft(raft::Event::ElectionStarted { .. }) => true,
+                EventKind::Raft(raft::Event::RoleChanged {
                     from: Role::Leader, ..
-                } => e.node == Some(leader),
+                }) => e.node == Some(leader),
                 _ => false,
             })
             .collect()
@@ -159,16 +160,16 @@ impl TestCluster<Rec> {
         for e in self.c.trace() {
             let (
                 Some(node),
-                EventKind::RoleChanged {
+                EventKind::Raft(raft::Event::RoleChanged {
                     from, to, reason, ..
-                },
+                }),
             ) = (e.node, &e.kind)
             else {
                 continue;
             };
             if *to == Role::Leader {
                 since.insert(node, e.at_us);
-            } else if *from == Role::Leader && reason.contains("CheckQuorum") {
+            } else if *from == Role::Leader && matches!(reason, raft::Reason::CheckQuorum { .. }) {
                 deposed += 1;
                 let led = Duration::from_micros(e.at_us - since.get(&node).copied().unwrap_or(0));
                 if led < timeout_min {
@@ -311,7 +312,7 @@ pub fn leader_of_group(st: &[Status], group: &[NodeId], n: usize) -> Option<(Nod
 pub fn stall_behind(trace: &[Event], e: &Event, timeout_min: Duration) -> Option<Duration> {
     let node = e.node?;
     let gap = match e.kind {
-        EventKind::ElectionStarted { .. } => gap_before(trace, e.at_us, |k| {
+        EventKind::Raft(raft::Event::ElectionStarted { .. }) => gap_before(trace, e.at_us, |k| {
             matches!(k, EventKind::Message {
                 to,
                 kind: "AppendEntries" | "Heartbeat",
@@ -319,9 +320,9 @@ pub fn stall_behind(trace: &[Event], e: &Event, timeout_min: Duration) -> Option
                 ..
             } if *to == node)
         }),
-        EventKind::RoleChanged {
+        EventKind::Raft(raft::Event::RoleChanged {
             from: Role::Leader, ..
-        } => gap_before(
+        }) => gap_before(
             trace,
             e.at_us,
             |k| matches!(k, EventKind::Message { from, .. } if *from == node),

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use raftsim::check::KvHistory;
 use raftsim::event::EventKind;
+use raftsim::raft;
 use raftsim::{Cluster, Config, Event, Index, NodeId, Role, StateMachine, Status};
 
 #[allow(unused_imports)]
@@ -165,7 +166,7 @@ impl<S: StateMachine + Default> TestCluster<S> {
 /// Whether the event is node `id` changing role from `from` to `to`.
 pub fn is_role_change(e: &Event, id: NodeId, from: Role, to: Role) -> bool {
     e.node == Some(id)
-        && matches!(&e.kind, EventKind::RoleChanged { from: f, to: t, .. } if *f == from && *t == to)
+        && matches!(&e.kind, EventKind::Raft(raft::Event::RoleChanged { from: f, to: t, .. }) if *f == from && *t == to)
 }
 
 /// The first event at or after `from_us` that matches `pred`.
