@@ -198,7 +198,7 @@ pub enum EventKind {
     },
     /// The router's fate for one message.
     Message {
-        /// The sender: a node, or a client (an address from `net::CLIENT_ADDR_BASE` on).
+        /// The sender: a node, or a client (an address from `types::CLIENT_ADDR_BASE` on).
         #[serde(with = "addr")]
         from: NodeId,
         /// The receiver: a node or a client.
@@ -254,12 +254,12 @@ fn message_kind<'de, De: serde::Deserializer<'de>>(
 }
 
 /// A network address in JSON: `{"node":N}` for a node, `{"client":K}` for the client
-/// at `net::CLIENT_ADDR_BASE + K`.
+/// at `types::CLIENT_ADDR_BASE + K`.
 mod addr {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use crate::net::{is_client, CLIENT_ADDR_BASE};
     use crate::types::NodeId;
+    use crate::types::{is_client, CLIENT_ADDR_BASE};
 
     #[derive(Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]

@@ -37,7 +37,7 @@
 //! - [`kv`]: the key/value store and its [`Client`](kv::Client) (sessions for
 //!   exactly-once writes, ReadIndex reads).
 //! - [`check`]: the linearizability checker ([`check::check`]) and histories.
-//! - [`sim`]: the simulated runtime's concurrent clients and the seed explorer.
+//! - [`sim`]: the simulated runtime and its concurrent clients; [`explore`]: the seed explorer.
 //! - [`raft`]: the pure Raft core — messages in, a `Ready` out — that both runtimes
 //!   drive; [`event`] and [`trace`]: what happened, with reasons; [`safety`]: the live
 //!   checker of the five safety properties.
@@ -60,6 +60,7 @@ pub(crate) mod driver;
 pub mod entries;
 pub mod error;
 pub mod event;
+pub mod explore;
 pub mod kv;
 pub mod log;
 #[cfg(feature = "harness")]
@@ -82,6 +83,8 @@ pub mod status;
 pub mod storage;
 pub mod summary;
 pub mod svg;
+#[cfg(feature = "harness")]
+pub mod testkit;
 pub mod timeline;
 pub mod trace;
 pub(crate) mod transport;

@@ -18,15 +18,7 @@ use crate::event::{EventKind, Fate};
 use crate::trace::Trace;
 use crate::types::{NodeId, Term};
 
-/// Addresses at and above this are clients. They sit outside partitions unless put in a
-/// group by address, and outside disconnects (the network's drops, delays and duplicates
-/// still apply to them).
-pub const CLIENT_ADDR_BASE: NodeId = 1 << 32;
-
-/// Whether an address belongs to a client rather than a node.
-pub fn is_client(addr: NodeId) -> bool {
-    addr >= CLIENT_ADDR_BASE
-}
+pub use crate::types::{is_client, CLIENT_ADDR_BASE};
 
 /// What the network needs to know of a message to trace it.
 pub trait Routable: Clone + Send + 'static {

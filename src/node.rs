@@ -173,6 +173,3 @@ fn flush<S: StateMachine>(router: &Sender<router::Input<Wire<S>>>, mut out: Vec<
         }
     }
 }
-
-/// How long to wait between retries of something that did not work yet.
-pub(crate) const RETRY_PAUSE: Duration = Duration::from_millis(5);

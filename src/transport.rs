@@ -18,6 +18,11 @@ use crate::sim::World;
 use crate::spin::Spin;
 use crate::state_machine::StateMachine;
 use crate::trace::Trace;
+
+/// How long a caller waits before it retries something that did not work yet (a
+/// proposal to a node that just lost leadership, a membership change while no leader
+/// is known): long enough not to spin, short next to an election.
+pub(crate) const RETRY_PAUSE: Duration = Duration::from_millis(5);
 use crate::types::NodeId;
 use crate::wire::Wire;
 

@@ -5,6 +5,17 @@ use serde::{Deserialize, Serialize};
 /// Identifies a node. The nodes of a new cluster are `0..n`; nodes added later get fresh ids.
 pub type NodeId = usize;
 
+/// Addresses at and above this are clients. On the network they sit outside partitions
+/// unless put in a group by address, and outside disconnects (the network's drops,
+/// delays and duplicates still apply to them). In the trace, address
+/// `CLIENT_ADDR_BASE + K` is client K.
+pub const CLIENT_ADDR_BASE: NodeId = 1 << 32;
+
+/// Whether an address belongs to a client rather than a node.
+pub fn is_client(addr: NodeId) -> bool {
+    addr >= CLIENT_ADDR_BASE
+}
+
 /// A Raft term (§5.1): a logical clock that only moves forward. 0 means "no term yet".
 pub type Term = u64;
 

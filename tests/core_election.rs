@@ -9,9 +9,9 @@ use std::time::Duration;
 use raftsim::log::Snapshot;
 use raftsim::membership::Membership;
 use raftsim::message::{Envelope, Message};
-use raftsim::raft::testkit::{is_vote, CoreNet};
 use raftsim::raft::{self, VoteRefusal};
 use raftsim::raft::{HardState, RaftConfig};
+use raftsim::testkit::{is_vote, CoreNet};
 use raftsim::{NodeId, NotLeader, Role, Term};
 
 fn refusals(net: &CoreNet, voter: NodeId) -> Vec<(NodeId, Term, VoteRefusal)> {

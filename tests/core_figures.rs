@@ -5,9 +5,9 @@
 //! output shows every vote and entry.
 
 use raftsim::message::Envelope;
-use raftsim::raft::testkit::{is_append, is_vote, CoreNet};
 use raftsim::raft::RaftConfig;
 use raftsim::raft::{self, VoteRefusal};
+use raftsim::testkit::{is_append, is_vote, CoreNet};
 use raftsim::{NodeId, Role, Term};
 
 // ---- Figure 7 ----------------------------------------------------------------------

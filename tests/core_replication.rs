@@ -4,8 +4,8 @@
 use raftsim::log::Payload;
 use raftsim::message::Message;
 use raftsim::raft;
-use raftsim::raft::testkit::{is_append, CoreNet};
 use raftsim::raft::RaftConfig;
+use raftsim::testkit::{is_append, CoreNet};
 use raftsim::{Index, NodeId, Term};
 
 /// A `Truncated` event: first and last index removed, their terms.

@@ -3,8 +3,8 @@
 
 use raftsim::message::{Envelope, Message};
 use raftsim::raft;
-use raftsim::raft::testkit::CoreNet;
 use raftsim::raft::{ProgressState, RaftConfig};
+use raftsim::testkit::CoreNet;
 
 fn is_snapshot<C, D>(e: &Envelope<C, D>) -> bool {
     matches!(e.msg, Message::InstallSnapshot { .. })

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use raftsim::explore::{explore, explore_seed, ExploreOptions, UnsafeSwitch};
 use raftsim::kv::KvStore;
-use raftsim::sim::explore::{explore, explore_seed, ExploreOptions, UnsafeSwitch};
 use raftsim::sim::Workload;
 use raftsim::{Cluster, Config, Error};
 

@@ -11,9 +11,9 @@ use raftsim::event::EventKind;
 use raftsim::message::Message;
 use raftsim::raft;
 use raftsim::raft::replication::ProgressState;
-use raftsim::raft::testkit::{is_append, CoreNet};
 use raftsim::raft::RaftConfig;
 use raftsim::state_machine::Recorder;
+use raftsim::testkit::{is_append, CoreNet};
 use raftsim::{Cluster, Config, Index, NetConfig};
 
 /// One entry per AppendEntries and up to 8 in flight: every proposal is its own

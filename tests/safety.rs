@@ -13,9 +13,9 @@ use std::sync::Arc;
 use raftsim::log::{Entry, Payload, RaftLog, Snapshot};
 use raftsim::membership::Membership;
 use raftsim::message::{Envelope, Message};
-use raftsim::raft::testkit::{is_vote, log_from_terms, CoreNet};
 use raftsim::raft::{self, Emitted, HardState, Persisted, Raft, RaftConfig, Ready};
 use raftsim::safety::{Property, SafetyChecker, StepOutput};
+use raftsim::testkit::{is_vote, log_from_terms, CoreNet};
 use raftsim::trace::Trace;
 use raftsim::{Index, NodeId, Role, Term};
 

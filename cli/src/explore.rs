@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use raftsim::check::{history_html, KvModel};
-use raftsim::sim::explore::{explore, ExploreOptions, SeedReport, UnsafeSwitch};
+use raftsim::explore::{explore, ExploreOptions, SeedReport, UnsafeSwitch};
 
 use crate::common::{count, seconds, Invocation, Progress};
 

@@ -12,8 +12,8 @@
 
 use std::time::{Duration, Instant};
 
+use raftsim::explore::{explore_seed, ExploreOptions};
 use raftsim::kv::KvStore;
-use raftsim::sim::explore::{explore_seed, ExploreOptions};
 use raftsim::sim::Workload;
 use raftsim::{Cluster, Config};
 

@@ -61,7 +61,21 @@ impl Cluster<KvStore> {
         workload: Workload,
         history: Option<Arc<KvHistory>>,
     ) -> Result<WorkloadHandle, Error> {
-        crate::sim::workload::start(self, workload, history)
+        let Some(world) = self.world() else {
+            return Err(Error::InvalidConfig(
+                "start_workload runs simulated clients: it needs Config::runtime = \
+                 Runtime::Simulated (on threads, use kv::Client on threads)"
+                    .into(),
+            ));
+        };
+        let at = crate::sim::workload::Attach {
+            world,
+            now: self.now(),
+            seed: self.seed(),
+            members: self.directory().clone(),
+            new_addr: &|| self.new_client_addr(),
+        };
+        crate::sim::workload::start(at, workload, history)
     }
 }
 

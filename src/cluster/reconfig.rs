@@ -179,7 +179,7 @@ impl<S: StateMachine + Default> Cluster<S> {
                     return None;
                 }
                 let now = self.now();
-                self.pause(now + crate::node::RETRY_PAUSE);
+                self.pause(now + crate::transport::RETRY_PAUSE);
                 continue;
             };
             round += 1;

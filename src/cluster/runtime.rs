@@ -77,7 +77,7 @@ impl<S: StateMachine + Default> Cluster<S> {
             }
             Backend::Threads(_) => {
                 let left = deadline.saturating_sub(self.now());
-                std::thread::sleep(crate::node::RETRY_PAUSE.min(left));
+                std::thread::sleep(crate::transport::RETRY_PAUSE.min(left));
             }
         }
     }

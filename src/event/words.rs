@@ -4,8 +4,8 @@
 use std::fmt;
 
 use super::EventKind;
-use crate::net::{is_client, CLIENT_ADDR_BASE};
 use crate::raft::{AppendRefusal, CommitRule, Event, Reason, TransferAbort, VoteRefusal};
+use crate::types::{is_client, CLIENT_ADDR_BASE};
 use crate::types::{NodeId, Role};
 
 fn vote_word(pre_vote: bool) -> &'static str {

@@ -35,8 +35,6 @@ mod ready;
 pub mod reconfig;
 pub mod replication;
 pub mod snapshot;
-#[cfg(feature = "harness")]
-pub mod testkit;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

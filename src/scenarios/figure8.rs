@@ -20,9 +20,9 @@
 //! (`src/raft/replication.rs`).
 
 use crate::event::{Event, EventKind};
-use crate::raft::testkit::{carries_index, is_vote};
 use crate::raft::{self, RaftConfig};
 use crate::safety::Violation;
+use crate::testkit::{carries_index, is_vote};
 use crate::types::{Index, NodeId, Role, Term};
 
 use super::stepper::Stepper;

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use crate::event::{Event, EventKind, Fate};
 use crate::message::Envelope;
-use crate::raft::testkit::CoreNet;
 use crate::raft::RaftConfig;
 use crate::safety::{SafetyChecker, StepOutput, Violation};
+use crate::testkit::CoreNet;
 use crate::trace::Trace;
 use crate::types::{NodeId, Role, Term};
 

@@ -22,9 +22,8 @@
 //!   threads; `kv::Client` works, one call at a time;
 //! - over a million events at one instant is a livelock, and panics naming it.
 //!
-//! [`explore`] runs random fault schedules, one seed each, and checks every run.
+//! [`crate::explore`] runs random fault schedules, one seed each, and checks every run.
 
-pub mod explore;
 pub(crate) mod workload;
 mod world;
 

@@ -18,11 +18,10 @@ use rand::{Rng, SeedableRng};
 use crate::check::history::OpHandle;
 use crate::check::KvHistory;
 use crate::client::RoundTrips;
-use crate::cluster::Cluster;
 use crate::error::{Error, NotLeader};
 use crate::kv::{Command, KvStore, Op, Reply, Request};
 use crate::net::Packet;
-use crate::sim::world::{Actors, Effects, Mail};
+use crate::sim::world::{Actors, Effects, Mail, World};
 use crate::types::NodeId;
 use crate::wire::Wire;
 
@@ -140,32 +139,38 @@ struct Shared {
 /// The stream of the workload's randomness (see `config::derive_seed`).
 const WORKLOAD_STREAM: u64 = 0x776f_726b_6c6f_6164; // "workload"
 
-/// Starts simulated key/value clients on `cluster`: what [`Cluster::start_workload`]
-/// does (its doc says how they run).
+/// Where a workload's clients attach: the simulated world of a cluster, its clock and
+/// seed, its member directory, and how to get a fresh client address. The cluster
+/// builds one ([`Cluster::start_workload`](crate::Cluster::start_workload)), so this
+/// module needs nothing of the cluster's.
+pub(crate) struct Attach<'a> {
+    pub world: &'a Arc<Mutex<World<KvStore>>>,
+    pub now: Duration,
+    pub seed: u64,
+    pub members: Arc<Mutex<Vec<NodeId>>>,
+    pub new_addr: &'a dyn Fn() -> NodeId,
+}
+
+/// Starts simulated key/value clients on a cluster's world: what
+/// [`Cluster::start_workload`](crate::Cluster::start_workload) does.
 pub(crate) fn start(
-    cluster: &Cluster<KvStore>,
+    at: Attach<'_>,
     workload: Workload,
     history: Option<Arc<KvHistory>>,
 ) -> Result<WorkloadHandle, Error> {
     workload.validate()?;
-    let Some(world) = cluster.world() else {
-        return Err(Error::InvalidConfig(
-            "start_workload runs simulated clients: it needs Config::runtime = \
-             Runtime::Simulated (on threads, use kv::Client on threads)"
-                .into(),
-        ));
-    };
+    let world = at.world;
     let shared = Arc::new(Mutex::new(Shared {
         stats: WorkloadStats::default(),
         stopped: false,
     }));
     let mut clients = Vec::new();
     let mut start = Vec::new();
-    let now = cluster.now();
+    let now = at.now;
     for i in 0..workload.clients {
-        let seed = crate::config::derive_seed(cluster.seed(), WORKLOAD_STREAM ^ i as u64);
+        let seed = crate::config::derive_seed(at.seed, WORKLOAD_STREAM ^ i as u64);
         let mut rng = SmallRng::seed_from_u64(seed);
-        let addr = cluster.new_client_addr();
+        let addr = (at.new_addr)();
         let first = now + draw(&mut rng, workload.think_time);
         start.push((addr, first, 1));
         clients.push(SimClient {
@@ -187,7 +192,7 @@ pub(crate) fn start(
     let actors = WorkloadActors {
         workload,
         clients,
-        members: cluster.directory().clone(),
+        members: at.members,
         history,
         shared: shared.clone(),
     };

@@ -31,7 +31,7 @@ use crate::message::{Envelope, Message};
 use crate::storage::Storage;
 use crate::types::{Index, NodeId, Role, Term};
 
-use super::{Event, HardState, NotLeader, Persisted, Raft, RaftConfig, Ready};
+use crate::raft::{Event, HardState, NotLeader, Persisted, Raft, RaftConfig, Ready};
 
 /// A standing filter: messages it matches are lost.
 type Block<C, D> = Box<dyn Fn(&Envelope<C, D>) -> bool>;
