@@ -152,3 +152,27 @@ fn the_cluster_stepping_methods_refuse_the_threaded_runtime() {
     // A heartbeat needs a leader, on either runtime.
     assert!(c.fire_heartbeat(7).is_err());
 }
+
+#[test]
+fn a_misspelled_property_lists_the_checkers_properties() {
+    let e = script::parse(
+        "broken.txt",
+        "cluster 3\nexpect violation LeaderCompletness\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(
+        e.message.contains("no property called `LeaderCompletness`"),
+        "{e}"
+    );
+    assert!(
+        e.message.contains("LeaderCompleteness") && e.message.contains("ElectionSafety"),
+        "{e}"
+    );
+    // Any spelling of a real name parses.
+    script::parse(
+        "ok.txt",
+        "cluster 3\nexpect violation state_machine_safety\n",
+    )
+    .unwrap();
+}

@@ -11,6 +11,7 @@
 //! cargo run --release -- bench --runs 3     # each cell 3 times, medians printed
 //! cargo run --release -- bench --busy-poll-us 0   # park at once (no polling)
 //! cargo run --release -- bench --check-safety     # live safety checks on
+//! cargo run --release -- bench --latency-svg target/bench   # each cell's latency over time
 //! ```
 //!
 //! (also `cargo run --release --example bench -- …`)
@@ -37,6 +38,7 @@ use raftsim::client::ClientMux;
 use raftsim::kv::{Command, KvStore, Op, Request, MAX_SESSIONS};
 use raftsim::router::echo::EchoCluster;
 use raftsim::state_machine::Noop;
+use raftsim::svg::latency::{latency_svg, LatencyPoint, CSS as LATENCY_CSS};
 use raftsim::{Cluster, Config, StateMachine};
 
 use crate::common::{count, refuse, seconds, Invocation, Progress};
@@ -82,6 +84,9 @@ pub struct Args {
     /// Seed of the clusters' random choices (timers).
     #[arg(long, value_name = "N", default_value = "42")]
     seed: u64,
+    /// Also plot each cell's call latency over time (SVG, one file per cell) into DIR.
+    #[arg(long, value_name = "DIR")]
+    latency_svg: Option<std::path::PathBuf>,
     /// Not supported: the benchmark measures the threaded runtime's wall-clock throughput.
     #[arg(long, hide = true)]
     sim: bool,
@@ -151,8 +156,15 @@ pub fn run(args: Args, _how: Invocation) -> i32 {
         busy_poll_us,
         check_safety,
         seed,
+        latency_svg: plot_dir,
         ..
     } = args;
+    if let Some(dir) = &plot_dir {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("error: --latency-svg {}: {e}", dir.display());
+            return 2;
+        }
+    }
     let busy_poll = busy_poll_us.map_or(Config::default().busy_poll, Duration::from_micros);
     println!("seed {seed} (threaded runtime: thread timing varies, so runs differ)");
     let dur = Duration::from_secs_f64(secs);
@@ -253,6 +265,13 @@ pub fn run(args: Args, _how: Invocation) -> i32 {
                     ms(r.p99),
                     ms(r.max)
                 );
+                if let Some(dir) = &plot_dir {
+                    let path = dir.join(format!("bench-{n}n-{c}c-{}.svg", w.name()));
+                    match write_latency_svg(&path, &r.calls, w.name(), dur) {
+                        Ok(()) => eprintln!("  (latency over time: {})", path.display()),
+                        Err(e) => eprintln!("error: {}: {e}", path.display()),
+                    }
+                }
                 done += 1;
                 progress.update(done, &format!("{n} nodes, {c} clients, {}", w.name()));
             }
@@ -372,6 +391,9 @@ struct Stats {
     p50: Duration,
     p99: Duration,
     max: Duration,
+    /// Each measured call: when it started (µs after the measurement began) and how
+    /// long it took (µs), for the latency-over-time plot.
+    calls: Vec<(u64, u64)>,
 }
 
 impl Stats {
@@ -387,6 +409,8 @@ impl Stats {
             p50: mid(runs.iter().map(|r| r.p50).collect()),
             p99: mid(runs.iter().map(|r| r.p99).collect()),
             max: mid(runs.iter().map(|r| r.max).collect()),
+            // The plot shows one run as it happened: the first.
+            calls: runs.first().map_or(Vec::new(), |r| r.calls.clone()),
         }
     }
 }
@@ -424,6 +448,7 @@ fn drive<T: Target>(t: &mut T, clients: usize, per_call: usize, dur: Duration) -
         }
     }
     let mut latencies: Vec<Duration> = Vec::new();
+    let mut calls: Vec<(u64, u64)> = Vec::new();
     let mut done: u64 = 0;
     loop {
         let now = Instant::now();
@@ -447,6 +472,10 @@ fn drive<T: Target>(t: &mut T, clients: usize, per_call: usize, dur: Duration) -
                         let now = Instant::now();
                         if slot.started >= measure_from && now <= end {
                             latencies.push(now - slot.started);
+                            calls.push((
+                                (slot.started - measure_from).as_micros() as u64,
+                                (now - slot.started).as_micros() as u64,
+                            ));
                             done += per_call as u64;
                         }
                         slot.call += 1;
@@ -477,5 +506,38 @@ fn drive<T: Target>(t: &mut T, clients: usize, per_call: usize, dur: Duration) -
         p50: pct(0.5),
         p99: pct(0.99),
         max: pct(1.0),
+        calls,
     }
+}
+
+/// Writes the latency of a cell's calls over time as a self-contained SVG (a log scale,
+/// one dot per call; at most `MAX_POINTS` calls, evenly spaced, so that a cell of a
+/// million calls stays a picture a browser opens).
+fn write_latency_svg(
+    path: &std::path::Path,
+    calls: &[(u64, u64)],
+    kind: &str,
+    dur: Duration,
+) -> std::io::Result<()> {
+    const MAX_POINTS: usize = 5000;
+    let stride = calls.len().div_ceil(MAX_POINTS).max(1);
+    let points: Vec<LatencyPoint> = calls
+        .iter()
+        .step_by(stride)
+        .map(|&(at_us, latency_us)| LatencyPoint {
+            at_us,
+            latency_us,
+            kind: kind.to_string(),
+            ok: true,
+            text: format!(
+                "{kind} at {:.1} ms: {:.3} ms",
+                at_us as f64 / 1e3,
+                latency_us as f64 / 1e3
+            ),
+        })
+        .collect();
+    let svg = latency_svg(&points, &[], dur.as_micros() as u64);
+    // The plot's CSS travels inside it, so the file stands alone.
+    let svg = svg.replacen('>', &format!("><style>{LATENCY_CSS}</style>"), 1);
+    std::fs::write(path, svg)
 }

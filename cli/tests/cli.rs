@@ -107,3 +107,30 @@ fn run_on_a_broken_script_names_the_line_and_exits_1() {
     assert!(err.contains("cannot read"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bench_plots_each_cells_latency_over_time() {
+    let dir = std::env::temp_dir().join(format!("raftsim-bench-{}", std::process::id()));
+    let (code, out, err) = raftsim(&[
+        "bench",
+        "--nodes",
+        "3",
+        "--clients",
+        "4",
+        "--secs",
+        "0.3",
+        "--workloads",
+        "noop",
+        "--latency-svg",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let svg = std::fs::read_to_string(dir.join("bench-3n-4c-noop.svg")).expect("the plot");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<style>"),
+        "a standalone SVG"
+    );
+    assert!(svg.matches("<circle").count() > 10, "one dot per call");
+    assert!(err.contains("1/1 cells"), "progress on stderr:\n{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -78,6 +78,21 @@ pub enum Property {
     MonotonicApply,
 }
 
+impl Property {
+    /// Every property the checker checks, in the order of the paper's Figure 3 and then
+    /// the runtime's own.
+    pub const ALL: [Property; 8] = [
+        Property::ElectionSafety,
+        Property::LeaderAppendOnly,
+        Property::LogMatching,
+        Property::LeaderCompleteness,
+        Property::StateMachineSafety,
+        Property::MonotonicTerm,
+        Property::MonotonicCommit,
+        Property::MonotonicApply,
+    ];
+}
+
 impl fmt::Display for Property {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match self {

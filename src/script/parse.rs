@@ -579,13 +579,30 @@ fn parse_expect(args: &[&str]) -> R<Expect> {
         }
         ["term", n, "=", t] => Expect::Term(node(n)?, number(t)?),
         ["role", n, r] => Expect::Role(node(n)?, r.to_string()),
-        ["violation", p] => Expect::Violation(p.to_string()),
+        ["violation", p] => Expect::Violation(property(p)?),
         ["safe"] => Expect::Safe,
         ["linearizable"] => Expect::Linearizable,
         ["not", "linearizable"] => Expect::NotLinearizable,
         ["held", n] => Expect::Held(number(n)? as usize),
         _ => return Err(usage.into()),
     })
+}
+
+/// A safety property by its name without spaces (`LeaderCompleteness`; case, spaces,
+/// `-` and `_` do not matter), as the checker names it.
+fn property(word: &str) -> R<String> {
+    let squash = |s: &str| s.replace([' ', '-', '_'], "").to_lowercase();
+    let names: Vec<String> = crate::safety::Property::ALL
+        .iter()
+        .map(|p| p.to_string().replace([' ', '-'], ""))
+        .collect();
+    match names.iter().find(|n| squash(n) == squash(word)) {
+        Some(n) => Ok(n.clone()),
+        None => Err(format!(
+            "no property called `{word}`; the checker's properties are {}",
+            names.join(", ")
+        )),
+    }
 }
 
 /// `n3` → 3.
