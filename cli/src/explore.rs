@@ -60,6 +60,15 @@ pub struct Args {
     /// Stop once N seeds failed.
     #[arg(long, value_name = "N", value_parser = |v: &str| count(v).map(|n| n as u64))]
     stop_after: Option<u64>,
+    /// Accepted and changes nothing: the explorer always runs on the simulated runtime.
+    #[arg(long, hide = true)]
+    sim: bool,
+    /// Not supported: a campaign has no single timeline.
+    #[arg(long, hide = true, value_name = "FILE")]
+    timeline: Option<String>,
+    /// Not supported: a campaign has no single trace.
+    #[arg(long, hide = true, value_name = "FILE")]
+    trace: Option<String>,
 }
 
 /// The parsed options, ready to run.
@@ -148,6 +157,13 @@ fn replay_command(report: &SeedReport, args: &Run) -> String {
 pub fn run(args: Args, how: Invocation) -> i32 {
     // Timeouts of harness waits are expected under faults: quiet unless RUST_LOG says.
     raftsim::logging::init_with_default("error");
+    if args.timeline.is_some() || args.trace.is_some() {
+        return crate::common::refuse(
+            "--timeline/--trace",
+            "a failing seed's timeline and history are written to --out; \
+             `--seed N` replays one seed and says where",
+        );
+    }
     let args = match Run::new(args, how) {
         Ok(a) => a,
         Err(e) => {

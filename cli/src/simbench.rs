@@ -31,6 +31,18 @@ pub struct Args {
     /// Virtual seconds per run.
     #[arg(long, value_name = "S", value_parser = seconds, default_value = "30")]
     virtual_secs: f64,
+    /// Accepted and changes nothing: simbench measures the simulated runtime.
+    #[arg(long, hide = true)]
+    sim: bool,
+    /// Not supported: run k of each figure uses seed k, so that the medians compare.
+    #[arg(long, hide = true, value_name = "N")]
+    seed: Option<u64>,
+    /// Not supported: a measurement draws no timeline.
+    #[arg(long, hide = true, value_name = "FILE")]
+    timeline: Option<String>,
+    /// Not supported: a measurement writes no trace.
+    #[arg(long, hide = true, value_name = "FILE")]
+    trace: Option<String>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -59,6 +71,15 @@ fn measure(name: &str, runs: usize, mut f: impl FnMut(u64) -> (u64, Duration)) {
 /// Prints the three figures; returns the exit status.
 pub fn run(args: Args, _how: Invocation) -> i32 {
     raftsim::logging::init_with_default("error");
+    if args.seed.is_some() {
+        return crate::common::refuse(
+            "--seed",
+            "run k of each figure uses seed k (1..=--runs), so that the medians compare",
+        );
+    }
+    if args.timeline.is_some() || args.trace.is_some() {
+        return crate::common::refuse("--timeline/--trace", "simbench is a measurement");
+    }
     let (runs, secs) = (args.runs, args.virtual_secs);
     let span = Duration::from_secs_f64(secs);
     println!("simulated runtime, {secs} virtual s per run, median of {runs} runs");

@@ -34,7 +34,7 @@ fn help_on_the_command_and_every_subcommand_exits_0_without_running() {
 
 #[test]
 fn bad_usage_exits_2_with_a_message_naming_the_option() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["bench", "--client", "64"], "--client"),
         (&["bench", "--clients", "1,0"], "1 or more"),
         (&["bench", "--workloads", "noop,foo"], "foo"),
@@ -43,6 +43,8 @@ fn bad_usage_exits_2_with_a_message_naming_the_option() {
         (&["figure16", "--delay-us", "9-1"], "LO at most HI"),
         (&["explore", "--seeds", "5..=1"], "empty"),
         (&["explore", "--unsafe", "nonsense"], "nonsense"),
+        (&["explore", "--timeline", "x.html"], "written to --out"),
+        (&["simbench", "--seed", "3"], "--seed is not supported"),
         (&["nonsense"], "nonsense"),
     ];
     for (args, says) in cases {
