@@ -212,12 +212,20 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             read_seq,
         };
         // Entries up to our commit index are committed, hence identical to the leader's
-        // (Leader Completeness); skip them, which also covers a compacted prefix.
+        // (Leader Completeness); skip them, which also covers a compacted prefix. Skip
+        // only those whose term we can see agrees: with a safety rule switched off, a
+        // leader may lack a committed entry, and then the entry goes through rule 3
+        // below like any conflict (the checker reports what that breaks) instead of
+        // being acknowledged as matching when it does not.
         let (mut prev_index, mut prev_term) = (prev_log_index, prev_log_term);
         if prev_index < self.commit_index {
-            let skip = (self.commit_index - prev_index).min(entries.len() as Index);
-            entries.skip(skip as usize);
-            prev_index += skip;
+            let most = (self.commit_index - prev_index).min(entries.len() as Index) as usize;
+            let skip = entries[..most]
+                .iter()
+                .take_while(|e| self.log.term_at(e.index).is_none_or(|t| t == e.term))
+                .count();
+            entries.skip(skip);
+            prev_index += skip as Index;
             prev_term = self.log.term_at(prev_index).unwrap_or(prev_term);
             if entries.is_empty() {
                 // Known to match up to what the request covered, and no further: with a
