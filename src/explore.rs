@@ -395,119 +395,168 @@ impl Run<'_> {
         if self.rng.gen_bool(0.2) {
             return self.leader_churn(end);
         }
+        while self.sleep_to_next_fault(end) {
+            self.one_fault();
+        }
+    }
+
+    /// Sleeps until the next fault is due and says so, or sleeps until `end` and says
+    /// there is none. Half the faults come in bursts a few milliseconds apart: what
+    /// breaks Raft is a crash inside one election (§5.2) or one round of replication
+    /// (§5.3).
+    fn sleep_to_next_fault(&mut self, end: Duration) -> bool {
         let c = self.cluster;
-        loop {
-            // Half the faults come in bursts a few milliseconds apart: what breaks
-            // Raft is a crash inside one election or one round of replication.
-            let gap = if self.rng.gen_bool(0.5) {
-                Duration::from_millis(self.rng.gen_range(2..=80))
-            } else {
-                Duration::from_millis(self.rng.gen_range(80..=700))
-            };
-            if c.now() + gap >= end {
-                c.sleep(end.saturating_sub(c.now()));
-                return;
+        let gap = if self.rng.gen_bool(0.5) {
+            Duration::from_millis(self.rng.gen_range(2..=80))
+        } else {
+            Duration::from_millis(self.rng.gen_range(80..=700))
+        };
+        if c.now() + gap >= end {
+            c.sleep(end.saturating_sub(c.now()));
+            return false;
+        }
+        c.sleep(gap);
+        true
+    }
+
+    /// Draws one fault and applies it: crashes and restarts (§5.2, §5.4.2), partitions
+    /// and a lossy network (§5.1, §5.5), leadership transfer (dissertation §3.10) and
+    /// membership changes (dissertation §4.1).
+    fn one_fault(&mut self) {
+        let c = self.cluster;
+        match self.rng.gen_range(0..100) {
+            0..=14 => self.crash_one(),
+            15..=18 => {
+                if let Some(l) = c.leader().filter(|_| self.live().len() > 1) {
+                    self.note(format!("crash the leader n{l}"));
+                    c.crash(l);
+                    self.crashed.push(l);
+                }
             }
-            c.sleep(gap);
-            match self.rng.gen_range(0..100) {
-                0..=14 => {
-                    let live = self.live();
-                    if live.len() > 1 {
-                        let n = live[self.rng.gen_range(0..live.len())];
-                        self.note(format!("crash n{n}"));
-                        c.crash(n);
-                        self.crashed.push(n);
-                    }
+            // Crash points: the leader dies the instant its log grows (the entry
+            // exists on it alone) or its commit index moves (§5.4.2's window: an
+            // entry counted on a majority, the next one not yet sent). Figure 8 is
+            // a sequence of exactly these.
+            19..=21 => self.crash_leader_when("appends an entry", |s| s.last_log_index),
+            22..=24 => self.crash_leader_when("advances its commit index", |s| s.commit_index),
+            25..=36 => self.restart_one(),
+            37..=46 => self.reboot_one(),
+            47..=49 => self.crash_and_restart_all(),
+            50..=61 => self.partition_at_random(),
+            62..=67 => {
+                if let Some(l) = c.leader() {
+                    self.note(format!("isolate the leader n{l}"));
+                    c.disconnect(l);
                 }
-                15..=18 => {
-                    if let Some(l) = c.leader().filter(|_| self.live().len() > 1) {
-                        self.note(format!("crash the leader n{l}"));
-                        c.crash(l);
-                        self.crashed.push(l);
-                    }
-                }
-                // Crash points: the leader dies the instant its log grows (the entry
-                // exists on it alone) or its commit index moves (§5.4.2's window: an
-                // entry counted on a majority, the next one not yet sent). Figure 8 is
-                // a sequence of exactly these.
-                19..=21 => self.crash_leader_when("appends an entry", |s| s.last_log_index),
-                22..=24 => self.crash_leader_when("advances its commit index", |s| s.commit_index),
-                25..=36 => self.restart_one(),
-                37..=46 => {
-                    // A reboot: down for a moment, back from what it persisted.
-                    let live = self.live();
-                    let n = live[self.rng.gen_range(0..live.len())];
-                    let down = Duration::from_millis(self.rng.gen_range(0..=30));
-                    self.note(format!("reboot n{n} ({down:?} down)"));
-                    c.crash(n);
-                    c.sleep(down);
-                    c.restart(n);
-                }
-                47..=49 => {
-                    self.note("crash every node, then restart every node".into());
-                    for n in c.ids() {
-                        c.crash(n);
-                    }
-                    c.sleep(Duration::from_millis(self.rng.gen_range(10..=300)));
-                    for n in c.ids() {
-                        c.restart(n);
-                    }
-                    self.crashed.clear();
-                }
-                50..=61 => {
-                    let mut ids = c.ids();
-                    shuffle(&mut self.rng, &mut ids);
-                    let cut = self.rng.gen_range(1..ids.len().max(2));
-                    let (a, b) = ids.split_at(cut.min(ids.len()));
-                    self.note(format!("partition {a:?} | {b:?}"));
-                    c.partition(&[a, b]);
-                }
-                62..=67 => {
-                    if let Some(l) = c.leader() {
-                        self.note(format!("isolate the leader n{l}"));
-                        c.disconnect(l);
-                    }
-                }
-                68..=77 => {
-                    self.note("heal".into());
-                    c.heal();
-                }
-                78..=84 => {
-                    let net = draw_net(&mut self.rng);
-                    self.note(format!(
-                        "network: drop {:.2}, duplicate {:.2}, delay {:?}..{:?}, long reordering {}",
-                        net.drop_rate, net.duplicate_rate, net.delay_min, net.delay_max, net.long_reordering
-                    ));
-                    c.set_net(net).expect("a drawn network is valid");
-                }
-                85..=88 => {
-                    let ids = c.ids();
-                    let to = ids[self.rng.gen_range(0..ids.len())];
-                    if let Some(l) = c.leader() {
-                        self.note(format!("transfer leadership n{l} -> n{to}"));
-                        let _ = c.transfer_leader_from(l, to);
-                    }
-                }
-                89..=93 => {
-                    if c.ids().len() < 7 {
-                        self.note("add a node".into());
-                        match c.add_node() {
-                            Ok(n) => self.note(format!("n{n} joined")),
-                            Err(e) => self.note(format!("add_node failed: {e}")),
-                        }
-                    }
-                }
-                _ => {
-                    let live = self.live();
-                    if c.ids().len() > 3 && !live.is_empty() {
-                        let n = live[self.rng.gen_range(0..live.len())];
-                        self.note(format!("remove n{n}"));
-                        match c.remove_node(n) {
-                            Ok(()) => {}
-                            Err(e) => self.note(format!("remove_node n{n} failed: {e}")),
-                        }
-                    }
-                }
+            }
+            68..=77 => {
+                self.note("heal".into());
+                c.heal();
+            }
+            78..=84 => self.redraw_net(),
+            85..=88 => self.transfer_leadership(),
+            89..=93 => self.add_node(),
+            _ => self.remove_node(),
+        }
+    }
+
+    /// Crashes one live node, drawn at random, unless it is the last one up: a
+    /// follower's crash costs nothing, a leader's an election (§5.2, §5.5).
+    fn crash_one(&mut self) {
+        let live = self.live();
+        if live.len() > 1 {
+            let n = live[self.rng.gen_range(0..live.len())];
+            self.note(format!("crash n{n}"));
+            self.cluster.crash(n);
+            self.crashed.push(n);
+        }
+    }
+
+    /// A reboot: one live node is down for a moment and comes back from what it
+    /// persisted (§5.1, Figure 2's persistent state).
+    fn reboot_one(&mut self) {
+        let c = self.cluster;
+        let live = self.live();
+        let n = live[self.rng.gen_range(0..live.len())];
+        let down = Duration::from_millis(self.rng.gen_range(0..=30));
+        self.note(format!("reboot n{n} ({down:?} down)"));
+        c.crash(n);
+        c.sleep(down);
+        c.restart(n);
+    }
+
+    /// Every node crashes, then every node restarts: only what each persisted survives
+    /// (§5.1, Figure 2's persistent state).
+    fn crash_and_restart_all(&mut self) {
+        let c = self.cluster;
+        self.note("crash every node, then restart every node".into());
+        for n in c.ids() {
+            c.crash(n);
+        }
+        c.sleep(Duration::from_millis(self.rng.gen_range(10..=300)));
+        for n in c.ids() {
+            c.restart(n);
+        }
+        self.crashed.clear();
+    }
+
+    /// Splits the nodes in two at random: at most one side has a majority and can
+    /// elect and commit (§5.2, §5.3).
+    fn partition_at_random(&mut self) {
+        let c = self.cluster;
+        let mut ids = c.ids();
+        shuffle(&mut self.rng, &mut ids);
+        let cut = self.rng.gen_range(1..ids.len().max(2));
+        let (a, b) = ids.split_at(cut.min(ids.len()));
+        self.note(format!("partition {a:?} | {b:?}"));
+        c.partition(&[a, b]);
+    }
+
+    /// A new network, drawn at random: messages dropped, duplicated, delayed and
+    /// reordered, all of which Raft must survive (§5.1).
+    fn redraw_net(&mut self) {
+        let net = draw_net(&mut self.rng);
+        self.note(format!(
+            "network: drop {:.2}, duplicate {:.2}, delay {:?}..{:?}, long reordering {}",
+            net.drop_rate, net.duplicate_rate, net.delay_min, net.delay_max, net.long_reordering
+        ));
+        self.cluster.set_net(net).expect("a drawn network is valid");
+    }
+
+    /// The leader hands leadership to a node drawn at random (dissertation §3.10).
+    fn transfer_leadership(&mut self) {
+        let c = self.cluster;
+        let ids = c.ids();
+        let to = ids[self.rng.gen_range(0..ids.len())];
+        if let Some(l) = c.leader() {
+            self.note(format!("transfer leadership n{l} -> n{to}"));
+            let _ = c.transfer_leader_from(l, to);
+        }
+    }
+
+    /// A node joins, up to seven (one server at a time: dissertation §4.1).
+    fn add_node(&mut self) {
+        let c = self.cluster;
+        if c.ids().len() < 7 {
+            self.note("add a node".into());
+            match c.add_node() {
+                Ok(n) => self.note(format!("n{n} joined")),
+                Err(e) => self.note(format!("add_node failed: {e}")),
+            }
+        }
+    }
+
+    /// A live node, drawn at random, is removed, down to three (one server at a time:
+    /// dissertation §4.1).
+    fn remove_node(&mut self) {
+        let c = self.cluster;
+        let live = self.live();
+        if c.ids().len() > 3 && !live.is_empty() {
+            let n = live[self.rng.gen_range(0..live.len())];
+            self.note(format!("remove n{n}"));
+            match c.remove_node(n) {
+                Ok(()) => {}
+                Err(e) => self.note(format!("remove_node n{n} failed: {e}")),
             }
         }
     }

@@ -95,10 +95,49 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
         ..scripted_config(opts.seed)
     };
     let cluster: Cluster<Rec> = Cluster::try_with_config(5, config)?;
+    diverge(&cluster, opts)?;
+    let (laggard_last_index, target) = reconnect(&cluster)?;
+    let events = cluster.trace();
+    let (connected_at, matched_at) = repair_window(&events, target);
+    let window = |e: &&Event| e.at_us >= connected_at && e.at_us <= matched_at;
+    let (appends, replies, entries_sent) = traffic(&events, window);
+    let rejections = events
+        .iter()
+        .filter(window)
+        .filter(|e| {
+            matches!(e.kind, EventKind::Raft(raft::Event::NextIndexBackedUp { follower, .. }) if follower == LAGGARD)
+        })
+        .count();
+    let truncated = events.iter().find_map(|e| match e.kind {
+        EventKind::Raft(raft::Event::Truncated { from, to, .. }) if e.node == Some(LAGGARD) => {
+            Some((from, to))
+        }
+        _ => None,
+    });
+    Ok(Outcome {
+        opts: *opts,
+        laggard_last_index,
+        leader_last_index: target,
+        rejections,
+        appends,
+        replies,
+        entries_sent,
+        truncated,
+        repair_ms: matched_at.saturating_sub(connected_at) as f64 / 1000.0,
+        violations: cluster.violations(),
+        events,
+    })
+}
+
+/// Makes the laggard's log short and divergent (§5.3, Figure 7's (e) and (f)): it
+/// leads, is cut off and accepts `stale` commands alone; the others elect a leader that
+/// commits `behind` commands, then the repairer, a fresh leader that knows nothing of
+/// the laggard's log.
+fn diverge(cluster: &Cluster<Rec>, opts: &Opts) -> Result<()> {
     let all: Vec<NodeId> = (0..5).collect();
     let rest: Vec<NodeId> = (1..5).collect();
-    elect(&cluster, LAGGARD)?;
-    commit_on(&cluster, LAGGARD, "a", &all)?;
+    elect(cluster, LAGGARD)?;
+    commit_on(cluster, LAGGARD, "a", &all)?;
 
     cluster.disconnect(LAGGARD);
     for i in 0..opts.stale {
@@ -106,31 +145,42 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
             .propose(LAGGARD, format!("stale-{i}"))
             .map_err(|e| ScenarioError(format!("stale proposal: {e}")))?;
     }
-    elect(&cluster, 1)?;
+    elect(cluster, 1)?;
     for i in 0..opts.behind {
         cluster
             .propose(1, format!("new-{i}"))
             .map_err(|e| ScenarioError(format!("proposal: {e}")))?;
     }
-    commit_on(&cluster, 1, "last", &rest)?;
+    commit_on(cluster, 1, "last", &rest)?;
     // A fresh leader: it knows nothing of n0's log.
-    elect(&cluster, REPAIRER)?;
-    wait_status(&cluster, "the repairer's no-op to commit", |st| {
+    elect(cluster, REPAIRER)?;
+    wait_status(cluster, "the repairer's no-op to commit", |st| {
         rest.iter()
             .all(|&n| st[n].last_applied == st[REPAIRER].last_log_index)
     })?;
+    Ok(())
+}
 
+/// Reconnects the laggard and waits until the repairer has made its log match (§5.3:
+/// the leader backs nextIndex up until the logs agree). Returns the laggard's last index
+/// before and the leader's last index, which the laggard ends at.
+fn reconnect(cluster: &Cluster<Rec>) -> Result<(Index, Index)> {
     let laggard_last_index = cluster.status(LAGGARD).last_log_index;
     let leader = cluster.status(REPAIRER);
     let target = leader.last_log_index;
     cluster.connect(LAGGARD);
-    wait_status(&cluster, "the laggard to match the leader", |st| {
+    wait_status(cluster, "the laggard to match the leader", |st| {
         st[LAGGARD].last_log_index == target
             && st[LAGGARD].last_log_term == leader.last_log_term
             && st[LAGGARD].commit_index >= target
     })?;
+    Ok((laggard_last_index, target))
+}
 
-    let events = cluster.trace();
+/// When the repair (§5.3's consistency check and backing up) started and ended, in
+/// trace microseconds: from the first AppendEntries that reached the laggard to its
+/// first acceptance up to `target`.
+fn repair_window(events: &[Event], target: Index) -> (u64, u64) {
     let connected_at = events
         .iter()
         .find(|e| matches!(e.kind, EventKind::Connected { node } if node == LAGGARD))
@@ -161,7 +211,12 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
                 && matches!(e.kind, EventKind::Raft(raft::Event::AppendAccepted { match_index, .. }) if match_index >= target)
         })
         .map_or(u64::MAX, |e| e.at_us);
-    let window = |e: &&Event| e.at_us >= connected_at && e.at_us <= matched_at;
+    (connected_at, matched_at)
+}
+
+/// What the repair cost on the wire (§5.3's AppendEntries round trips): AppendEntries
+/// to the laggard, its replies, and the entries carried, within `window`.
+fn traffic(events: &[Event], window: impl Fn(&&Event) -> bool) -> (usize, usize, usize) {
     let (mut appends, mut replies, mut entries_sent) = (0, 0, 0);
     for e in events.iter().filter(window) {
         if let EventKind::Message {
@@ -182,30 +237,5 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
             }
         }
     }
-    let rejections = events
-        .iter()
-        .filter(window)
-        .filter(|e| {
-            matches!(e.kind, EventKind::Raft(raft::Event::NextIndexBackedUp { follower, .. }) if follower == LAGGARD)
-        })
-        .count();
-    let truncated = events.iter().find_map(|e| match e.kind {
-        EventKind::Raft(raft::Event::Truncated { from, to, .. }) if e.node == Some(LAGGARD) => {
-            Some((from, to))
-        }
-        _ => None,
-    });
-    Ok(Outcome {
-        opts: *opts,
-        laggard_last_index,
-        leader_last_index: target,
-        rejections,
-        appends,
-        replies,
-        entries_sent,
-        truncated,
-        repair_ms: matched_at.saturating_sub(connected_at) as f64 / 1000.0,
-        violations: cluster.violations(),
-        events,
-    })
+    (appends, replies, entries_sent)
 }

@@ -111,60 +111,93 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         ..RaftConfig::figure2()
     };
     let mut s = Stepper::new(5, cfg);
-    let mut stages = Vec::new();
-    let mut stage = |s: &Stepper, label, what: &str| {
-        stages.push(Stage {
-            label,
-            what: what.to_string(),
-            logs: s.logs(),
-        })
-    };
+    before_a(&mut s)?;
+    let mut stages = vec![phase_a(&mut s)?, phase_b(&mut s)?];
+    let (stage_c, s1_commit_at_c, s1_applied_term2_entry) = phase_c(&mut s)?;
+    stages.push(stage_c);
+    stages.push(match opts.ending {
+        Ending::D => phase_d(&mut s)?,
+        Ending::E => phase_e(&mut s)?,
+    });
+    Ok(Outcome {
+        stages,
+        s1_commit_at_c,
+        s1_applied_term2_entry,
+        leader_of_term5: s.net.leader_of(5),
+        lost_committed: lost_committed(&s),
+        truncations: truncations(&s),
+        violations: s.violations(),
+        events: s.events().to_vec(),
+    })
+}
 
-    // Before (a): S1 leads term 1; its no-op at index 1 reaches everyone and commits.
+/// The logs as they stand, for one step of the figure.
+fn stage(s: &Stepper, label: &'static str, what: &str) -> Stage {
+    Stage {
+        label,
+        what: what.to_string(),
+        logs: s.logs(),
+    }
+}
+
+/// Before (a): S1 leads term 1; its no-op at index 1 reaches everyone and commits
+/// (§5.3), so the figure's logs start with one committed entry.
+fn before_a(s: &mut Stepper) -> Result<()> {
     s.tick_election(S1);
     s.deliver_all();
     check(
         s.net.node(S1).commit_index() == 1,
         "term 1 commits index 1",
-        &s,
-    )?;
+        s,
+    )
+}
 
-    // (a) S1 restarts and leads term 2; its term-2 entry at index 2 reaches only S2.
+/// (a) S1 restarts and leads term 2; its term-2 entry at index 2 reaches only S2
+/// (§5.4.2, Figure 8 (a)).
+fn phase_a(s: &mut Stepper) -> Result<Stage> {
     s.restart(S1);
     s.tick_election(S1);
     s.deliver_matching(is_vote);
-    check(s.net.leader_of(2) == Some(S1), "S1 leads term 2", &s)?;
+    check(s.net.leader_of(2) == Some(S1), "S1 leads term 2", s)?;
     s.deliver_matching(|e| e.to == S2 || e.from == S2);
     s.drop_matching(|_| true);
-    stage(
-        &s,
+    Ok(stage(
+        s,
         "(a)",
         "S1 leads term 2; its entry at index 2 reached only S2",
-    );
+    ))
+}
 
-    // (b) S1 crashes; S5 wins term 3 with S3, S4 and itself (S2 refuses: its log is
-    // more up to date) and writes its own entry at index 2, which reaches nobody.
+/// (b) S1 crashes; S5 wins term 3 with S3, S4 and itself (S2 refuses: its log is
+/// more up to date, §5.4.1) and writes its own entry at index 2, which reaches nobody
+/// (§5.4.2, Figure 8 (b)).
+fn phase_b(s: &mut Stepper) -> Result<Stage> {
     s.crash(S1);
     s.tick_election(S5);
     s.deliver_matching(is_vote);
-    check(s.net.leader_of(3) == Some(S5), "S5 leads term 3", &s)?;
+    check(s.net.leader_of(3) == Some(S5), "S5 leads term 3", s)?;
     s.drop_matching(|_| true);
-    stage(
-        &s,
+    Ok(stage(
+        s,
         "(b)",
         "S1 crashed; S5 won term 3 and wrote a term-3 entry at index 2",
-    );
+    ))
+}
 
-    // (c) S5 crashes; S1 restarts. Term 3 is taken (S3, S4 voted for S5), so it wins
-    // term 4 with S2, S3 and S4. It copies index 2 to S3 and S4 (S2 hears nothing); its
-    // own term-4 entry at index 3, sent right after, is lost on the way.
+/// (c) S5 crashes; S1 restarts and wins term 4, then copies its term-2 entry at index 2
+/// onto a majority; whether it may commit it is the rule of §5.4.2 (Figure 8 (c)).
+/// Returns the stage, S1's commit index and whether S1 applied the term-2 entry.
+fn phase_c(s: &mut Stepper) -> Result<(Stage, Index, bool)> {
+    // Term 3 is taken (S3, S4 voted for S5), so S1 wins term 4 with S2, S3 and S4. It
+    // copies index 2 to S3 and S4 (S2 hears nothing); its own term-4 entry at index 3,
+    // sent right after, is lost on the way.
     s.crash(S5);
     s.restart(S1);
     s.tick_election(S1);
     s.deliver_matching(is_vote);
     s.tick_election(S1);
     s.deliver_matching(is_vote);
-    check(s.net.leader_of(4) == Some(S1), "S1 leads term 4", &s)?;
+    check(s.net.leader_of(4) == Some(S1), "S1 leads term 4", s)?;
     s.block(|e| e.to == S2);
     s.deliver_round(); // probes reach S3, S4: rejected, they lack index 2
     s.deliver_round(); // the rejections reach S1, which backs up to index 2
@@ -180,80 +213,91 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
         .applied(S1)
         .iter()
         .any(|e| e.index == 2 && e.term == 2);
-    stage(
-        &s,
+    let stage = stage(
+        s,
         "(c)",
         &format!(
             "S1 won term 4; index 2 (term 2) is on S1, S2, S3, S4; S1's commit index is {s1_commit_at_c}"
         ),
     );
+    Ok((stage, s1_commit_at_c, s1_applied_term2_entry))
+}
 
-    match opts.ending {
-        Ending::D => {
-            // (d) S1 crashes; S5 restarts. Term 4 is taken; in term 5, S2, S3 and S4
-            // vote for it (its last entry, term 3, beats their term 2: §5.4.1) and it
-            // overwrites index 2 everywhere.
-            s.crash(S1);
-            s.restart(S5);
-            s.tick_election(S5);
-            s.deliver_matching(is_vote);
-            s.tick_election(S5);
-            s.deliver_matching(is_vote);
-            check(s.net.leader_of(5) == Some(S5), "S5 leads term 5", &s)?;
-            s.deliver_all();
-            // S1 comes back and is brought in line too.
-            s.restart(S1);
-            s.tick_heartbeat(S5);
-            s.deliver_all();
-            stage(&s, "(d)", "S1 crashed; S5 won term 5 and overwrote index 2");
-        }
-        Ending::E => {
-            // (e) S1's term-4 entry reaches S2 and S3 (S4 stays cut off): a majority
-            // holds an entry of S1's own term, so indexes 2 and 3 commit together.
-            s.cut(S1, S4);
-            s.tick_heartbeat(S1);
-            s.deliver_all();
-            s.tick_heartbeat(S1);
-            s.deliver_all();
-            check(s.net.node(S1).commit_index() == 3, "S1 commits index 3", &s)?;
-            s.crash(S1);
-            s.recover();
-            s.restart(S5);
-            for _ in 0..3 {
-                s.tick_election(S5);
-                s.deliver_matching(is_vote);
-            }
-            check(
-                s.net.node(S5).role() != Role::Leader,
-                "S5 cannot win after (e)",
-                &s,
-            )?;
-            stage(
-                &s,
-                "(e)",
-                "S1 got its term-4 entry onto S2 and S3, committing 2 and 3; S5 cannot win",
-            );
-        }
+/// (d) S1 crashes; S5 restarts. Term 4 is taken; in term 5, S2, S3 and S4 vote for it
+/// (its last entry, term 3, beats their term 2: §5.4.1) and it overwrites index 2
+/// everywhere (§5.4.2, Figure 8 (d)).
+fn phase_d(s: &mut Stepper) -> Result<Stage> {
+    s.crash(S1);
+    s.restart(S5);
+    s.tick_election(S5);
+    s.deliver_matching(is_vote);
+    s.tick_election(S5);
+    s.deliver_matching(is_vote);
+    check(s.net.leader_of(5) == Some(S5), "S5 leads term 5", s)?;
+    s.deliver_all();
+    // S1 comes back and is brought in line too.
+    s.restart(S1);
+    s.tick_heartbeat(S5);
+    s.deliver_all();
+    Ok(stage(
+        s,
+        "(d)",
+        "S1 crashed; S5 won term 5 and overwrote index 2",
+    ))
+}
+
+/// (e) S1's term-4 entry reaches S2 and S3 (S4 stays cut off): a majority holds an
+/// entry of S1's own term, so indexes 2 and 3 commit together and S5 can never win
+/// (§5.4.2, Figure 8 (e)).
+fn phase_e(s: &mut Stepper) -> Result<Stage> {
+    s.cut(S1, S4);
+    s.tick_heartbeat(S1);
+    s.deliver_all();
+    s.tick_heartbeat(S1);
+    s.deliver_all();
+    check(s.net.node(S1).commit_index() == 3, "S1 commits index 3", s)?;
+    s.crash(S1);
+    s.recover();
+    s.restart(S5);
+    for _ in 0..3 {
+        s.tick_election(S5);
+        s.deliver_matching(is_vote);
     }
+    check(
+        s.net.node(S5).role() != Role::Leader,
+        "S5 cannot win after (e)",
+        s,
+    )?;
+    Ok(stage(
+        s,
+        "(e)",
+        "S1 got its term-4 entry onto S2 and S3, committing 2 and 3; S5 cannot win",
+    ))
+}
 
-    // A committed entry is lost if the current leader lacks it or, with no leader,
-    // if no majority holds it any more (then no future leader can have it).
+/// Committed entries lost, what Leader Completeness forbids (§5.4): a committed entry
+/// is lost if the current leader lacks it or, with no leader, if no majority holds it
+/// any more (then no future leader can have it).
+fn lost_committed(s: &Stepper) -> Vec<(Index, Term)> {
     let term_at = |n: NodeId, i: Index| match s.net.nodes.get(&n) {
         Some(core) => core.log().term_at(i),
         None => s.net.persisted(n).log.term_at(i),
     };
     let leader = s.net.leader();
-    let lost_committed = s
-        .net
+    s.net
         .committed()
         .into_iter()
         .filter(|&(i, t)| match leader {
             Some(l) => term_at(l, i) != Some(t),
             None => (0..5).filter(|&n| term_at(n, i) == Some(t)).count() < 3,
         })
-        .collect();
-    let truncations = s
-        .events()
+        .collect()
+}
+
+/// Entries servers deleted to match a leader's log (§5.3, AppendEntries rule 3), from
+/// the trace.
+fn truncations(s: &Stepper) -> Vec<(NodeId, Index, Index, Vec<Term>)> {
+    s.events()
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::Raft(raft::Event::Truncated {
@@ -261,15 +305,5 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
             }) => Some((e.node?, *from, *to, terms.clone())),
             _ => None,
         })
-        .collect();
-    Ok(Outcome {
-        stages,
-        s1_commit_at_c,
-        s1_applied_term2_entry,
-        leader_of_term5: s.net.leader_of(5),
-        lost_committed,
-        truncations,
-        violations: s.violations(),
-        events: s.events().to_vec(),
-    })
+        .collect()
 }

@@ -79,6 +79,43 @@ pub fn run(opts: &Opts) -> Result<Outcome> {
 /// Runs the partition, the new election, and the healing.
 /// On `runtime`; on `Runtime::Simulated` the seed replays the run exactly.
 pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
+    let cluster: Cluster<Rec> = Cluster::try_with_config(5, config(opts, runtime))?;
+    let all: Vec<NodeId> = (0..5).collect();
+    let (old, old_term) = first_leader(&cluster, opts, &all)?;
+    let (friend, majority) = partition(&cluster, old, &all);
+    let mut cut_off = CutOff::default();
+    narrate(&cluster, &format!("a client sends \"lost-1\" to n{old}"));
+    cut_off.offer(&cluster, old, "lost-1");
+    let new = new_leader(&cluster, opts, old, &majority)?;
+    let new_term = cluster.status(new).term;
+    let committed_by_majority = majority_commits(&cluster, new, new_term, &majority)?;
+    let before_heal = old_leader_meanwhile(&cluster, opts, old, friend, &mut cut_off)?;
+    heal(&cluster, old, friend, new, &all)?;
+    let events = cluster.trace();
+    let (stepped_down_while_cut_off, step_down_reason) = step_down(&cluster, &events, old)?;
+    let truncated = truncations(&events);
+    Ok(Outcome {
+        old_leader: old,
+        old_term,
+        friend,
+        new_leader: new,
+        new_term,
+        accepted_while_cut_off: cut_off.accepted,
+        refused_while_cut_off: cut_off.refused,
+        before_heal,
+        stepped_down_while_cut_off,
+        step_down_reason,
+        committed_by_majority,
+        truncated,
+        applied: all.iter().map(|&n| applied(&cluster, n)).collect(),
+        violations: cluster.violations(),
+        events,
+    })
+}
+
+/// The cluster's settings: the paper's plain algorithm with scripted elections, or
+/// real timers with CheckQuorum and PreVote (dissertation §6.2, §9.6).
+fn config(opts: &Opts, runtime: Runtime) -> Config {
     let config = if opts.check_quorum {
         // Real timers: CheckQuorum runs on the leader's election timer.
         Config {
@@ -90,24 +127,33 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
     } else {
         scripted_config(opts.seed)
     };
-    let config = Config { runtime, ..config };
-    let cluster: Cluster<Rec> = Cluster::try_with_config(5, config)?;
+    Config { runtime, ..config }
+}
+
+/// Before the partition: a leader is elected (§5.2) and commits "a" on all five
+/// (§5.3). Returns the leader and its term.
+fn first_leader(cluster: &Cluster<Rec>, opts: &Opts, all: &[NodeId]) -> Result<(NodeId, Term)> {
     let old = if opts.check_quorum {
         cluster
             .wait_for_leader(WAIT)
-            .map_err(|_| err("no first leader", &cluster))?
+            .map_err(|_| err("no first leader", cluster))?
     } else {
-        elect(&cluster, 0)?;
+        elect(cluster, 0)?;
         0
     };
     let old_term = cluster.status(old).term;
     narrate(
-        &cluster,
+        cluster,
         &format!("n{old} leads term {old_term}; it commits \"a\" on all five"),
     );
-    let all: Vec<NodeId> = (0..5).collect();
-    commit_on(&cluster, old, "a", &all)?;
+    commit_on(cluster, old, "a", all)?;
+    Ok((old, old_term))
+}
 
+/// The partition: the leader and one follower (its friend) are cut off from the other
+/// three, a majority (§5.1: the network may partition). Returns the friend and the
+/// majority.
+fn partition(cluster: &Cluster<Rec>, old: NodeId, all: &[NodeId]) -> (NodeId, Vec<NodeId>) {
     let friend = (old + 1) % 5;
     let majority: Vec<NodeId> = all
         .iter()
@@ -115,111 +161,167 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
         .filter(|&n| n != old && n != friend)
         .collect();
     narrate(
-        &cluster,
+        cluster,
         &format!("PARTITION: n{old} (the leader) and n{friend} are cut off from {majority:?}"),
     );
     cluster.partition(&[&[old, friend], &majority]);
+    (friend, majority)
+}
 
-    let mut accepted = Vec::new();
-    let mut refused = Vec::new();
-    let mut offer = |cmd: &str, accepted: &mut Vec<(String, Index)>| match cluster
-        .propose(old, cmd.to_string())
-    {
-        Ok((index, term)) => {
-            let text = format!(
+/// What the cut-off old leader did with client commands.
+#[derive(Default)]
+struct CutOff {
+    /// Accepted: (command, index).
+    accepted: Vec<(String, Index)>,
+    /// Refused (CheckQuorum made it a follower).
+    refused: Vec<String>,
+}
+
+impl CutOff {
+    /// The old leader's futile proposal: it accepts a command it can never commit, as
+    /// a commit needs a majority (§5.3), unless it already stepped down.
+    fn offer(&mut self, cluster: &Cluster<Rec>, old: NodeId, cmd: &str) {
+        match cluster.propose(old, cmd.to_string()) {
+            Ok((index, term)) => {
+                let text = format!(
                     "n{old} accepts {cmd:?} at index {index} in term {term}: it still believes it leads"
                 );
-            narrate(&cluster, &text);
-            accepted.push((cmd.to_string(), index));
+                narrate(cluster, &text);
+                self.accepted.push((cmd.to_string(), index));
+            }
+            Err(e) => {
+                narrate(cluster, &format!("n{old} refuses {cmd:?}: {e}"));
+                self.refused.push(cmd.to_string());
+            }
         }
-        Err(e) => {
-            narrate(&cluster, &format!("n{old} refuses {cmd:?}: {e}"));
-            refused.push(cmd.to_string());
-        }
-    };
-    narrate(&cluster, &format!("a client sends \"lost-1\" to n{old}"));
-    offer("lost-1", &mut accepted);
+    }
+}
 
-    let new = if opts.check_quorum {
+/// The majority elects a new leader in a higher term (§5.2). With CheckQuorum the old
+/// leader first steps down by itself, still cut off (dissertation §6.2).
+fn new_leader(
+    cluster: &Cluster<Rec>,
+    opts: &Opts,
+    old: NodeId,
+    majority: &[NodeId],
+) -> Result<NodeId> {
+    if opts.check_quorum {
         // Nobody is scripted: the old leader's CheckQuorum and the majority's timers run.
-        wait_status(&cluster, "the old leader to step down", |st| {
+        wait_status(cluster, "the old leader to step down", |st| {
             st[old].role != Role::Leader
         })?;
         narrate(
-            &cluster,
+            cluster,
             &format!("n{old} gave up leadership by itself, still cut off (CheckQuorum)"),
         );
-        wait_status(&cluster, "a leader in the majority", |st| {
+        wait_status(cluster, "a leader in the majority", |st| {
             majority.iter().any(|&n| st[n].role == Role::Leader)
         })?;
         majority
             .iter()
             .copied()
             .find(|&n| cluster.status(n).role == Role::Leader)
-            .ok_or_else(|| err("majority leader vanished", &cluster))?
+            .ok_or_else(|| err("majority leader vanished", cluster))
     } else {
         narrate(
-            &cluster,
+            cluster,
             &format!(
                 "n{}'s election timer is made to fire now, as it would after an election timeout without heartbeats",
                 majority[0]
             ),
         );
-        elect(&cluster, majority[0])?;
-        majority[0]
-    };
-    let new_term = cluster.status(new).term;
+        elect(cluster, majority[0])?;
+        Ok(majority[0])
+    }
+}
+
+/// The new leader commits "b" and "c" with three of five (§5.3). Returns them.
+fn majority_commits(
+    cluster: &Cluster<Rec>,
+    new: NodeId,
+    new_term: Term,
+    majority: &[NodeId],
+) -> Result<Vec<String>> {
     narrate(
-        &cluster,
+        cluster,
         &format!("n{new} leads term {new_term} on the majority side; it commits \"b\" and \"c\" with 3 of 5"),
     );
     let mut committed_by_majority = Vec::new();
     for cmd in ["b", "c"] {
-        commit_on(&cluster, new, cmd, &majority)?;
+        commit_on(cluster, new, cmd, majority)?;
         committed_by_majority.push(cmd.to_string());
     }
+    Ok(committed_by_majority)
+}
+
+/// Meanwhile the old leader accepts another command; only its friend stores it, so
+/// its commit index stays put (§5.3). Returns its role, term and commit index just
+/// before the partition heals.
+fn old_leader_meanwhile(
+    cluster: &Cluster<Rec>,
+    opts: &Opts,
+    old: NodeId,
+    friend: NodeId,
+    cut_off: &mut CutOff,
+) -> Result<(Role, Term, Index)> {
     let o = cluster.status(old);
     narrate(
-        &cluster,
+        cluster,
         &format!(
             "meanwhile n{old} is {} of term {} with commit index {}; a client sends \"lost-2\" to it",
             o.role, o.term, o.commit_index
         ),
     );
-    offer("lost-2", &mut accepted);
-    let last_accepted = accepted.last().map_or(0, |(_, i)| *i);
+    cut_off.offer(cluster, old, "lost-2");
+    let last_accepted = cut_off.accepted.last().map_or(0, |(_, i)| *i);
     wait_status(
-        &cluster,
+        cluster,
         "the friend to store what the old leader accepted",
         |st| st[friend].last_log_index >= last_accepted || opts.check_quorum,
     )?;
-    if !accepted.is_empty() && !opts.check_quorum {
+    if !cut_off.accepted.is_empty() && !opts.check_quorum {
         let text = format!(
             "only n{friend} stored n{old}'s new entries: 2 of 5 is no majority, so n{old}'s commit index stays {}",
             cluster.status(old).commit_index
         );
-        narrate(&cluster, &text);
+        narrate(cluster, &text);
     }
     let o = cluster.status(old);
-    let before_heal = (o.role, o.term, o.commit_index);
+    Ok((o.role, o.term, o.commit_index))
+}
 
+/// The partition heals: the old leader sees the higher term and follows the new leader
+/// (§5.1), whose AppendEntries replace its uncommitted entries (§5.3); "d" then
+/// commits on all five.
+fn heal(
+    cluster: &Cluster<Rec>,
+    old: NodeId,
+    friend: NodeId,
+    new: NodeId,
+    all: &[NodeId],
+) -> Result<()> {
     narrate(
-        &cluster,
+        cluster,
         &format!("HEAL: n{old} and n{friend} can talk to the majority again"),
     );
     cluster.heal();
-    wait_status(&cluster, "the old leader to follow the new one", |st| {
+    wait_status(cluster, "the old leader to follow the new one", |st| {
         st[old].role == Role::Follower && st[old].leader == Some(new)
     })?;
     narrate(
-        &cluster,
+        cluster,
         &format!(
             "n{old} follows n{new}; \"d\" is committed on all five, and every log is the same"
         ),
     );
     // One more command through the new leader: every node applies the same sequence.
-    commit_on(&cluster, new, "d", &all)?;
-    let events = cluster.trace();
+    commit_on(cluster, new, "d", all)?;
+    Ok(())
+}
+
+/// The old leader's step-down, from the trace: whether it came before the healing
+/// (CheckQuorum, dissertation §6.2) or on seeing the higher term (§5.1), and its reason.
+fn step_down(cluster: &Cluster<Rec>, events: &[Event], old: NodeId) -> Result<(bool, String)> {
     let step_down = events.iter().find(|e| {
         e.node == Some(old)
             && matches!(
@@ -230,7 +332,7 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
                 })
             )
     });
-    let (stepped_down_while_cut_off, step_down_reason) = match step_down {
+    match step_down {
         Some(e) => {
             let healed_at = events
                 .iter()
@@ -240,26 +342,8 @@ pub fn run_on(opts: &Opts, runtime: Runtime) -> Result<Outcome> {
                 EventKind::Raft(raft::Event::RoleChanged { reason, .. }) => reason.to_string(),
                 _ => unreachable!(),
             };
-            (e.at_us < healed_at, reason)
+            Ok((e.at_us < healed_at, reason))
         }
-        None => return Err(err("no step-down in the trace", &cluster)),
-    };
-    let truncated = truncations(&events);
-    Ok(Outcome {
-        old_leader: old,
-        old_term,
-        friend,
-        new_leader: new,
-        new_term,
-        accepted_while_cut_off: accepted,
-        refused_while_cut_off: refused,
-        before_heal,
-        stepped_down_while_cut_off,
-        step_down_reason,
-        committed_by_majority,
-        truncated,
-        applied: all.iter().map(|&n| applied(&cluster, n)).collect(),
-        violations: cluster.violations(),
-        events,
-    })
+        None => Err(err("no step-down in the trace", cluster)),
+    }
 }
