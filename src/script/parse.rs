@@ -13,7 +13,8 @@ use crate::types::{Index, NodeId, Term};
 
 use super::ScriptError;
 use commands::{
-    parse_cluster, parse_deliver, parse_disk, parse_expect, parse_net, parse_partition, parse_run,
+    parse_cluster, parse_deliver, parse_disk, parse_expect, parse_net, parse_partition,
+    parse_request, parse_run,
 };
 use words::{filter, node, nodes};
 
@@ -278,15 +279,7 @@ fn parse_command(code: &str) -> R<Cmd> {
             [n, label] => Ok(Cmd::Propose(node(n)?, label.to_string())),
             _ => Err("usage: propose NODE [LABEL]".into()),
         },
-        "put" | "append" => match args {
-            [k, v] if name == "put" => Ok(Cmd::Put(client, k.to_string(), v.to_string())),
-            [k, v] => Ok(Cmd::Append(client, k.to_string(), v.to_string())),
-            _ => Err(format!("usage: [CLIENT] {name} KEY VALUE")),
-        },
-        "get" => match args {
-            [k] => Ok(Cmd::Get(client, k.to_string())),
-            _ => Err("usage: [CLIENT] get KEY".into()),
-        },
+        "put" | "append" | "get" => parse_request(name, client, args),
         "run" => parse_run(args),
         "timeout" => Ok(Cmd::Timeout(nodes(args, 1)?)),
         "heartbeat" => Ok(Cmd::Heartbeat(nodes(args, 1)?)),

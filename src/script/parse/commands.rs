@@ -138,6 +138,21 @@ pub(super) fn parse_disk(args: &[&str]) -> R<Cmd> {
     })
 }
 
+/// `[CLIENT] put|append KEY VALUE` or `[CLIENT] get KEY`, by `client`.
+pub(super) fn parse_request(name: &str, client: String, args: &[&str]) -> R<Cmd> {
+    match name {
+        "put" | "append" => match args {
+            [k, v] if name == "put" => Ok(Cmd::Put(client, k.to_string(), v.to_string())),
+            [k, v] => Ok(Cmd::Append(client, k.to_string(), v.to_string())),
+            _ => Err(format!("usage: [CLIENT] {name} KEY VALUE")),
+        },
+        _ => match args {
+            [k] => Ok(Cmd::Get(client, k.to_string())),
+            _ => Err("usage: [CLIENT] get KEY".into()),
+        },
+    }
+}
+
 pub(super) fn parse_run(args: &[&str]) -> R<Cmd> {
     let usage = "usage: run DURATION | run until leader [NODE] | run until committed|applied \
                  INDEX on NODE... ; add `within DURATION` to change the 10s deadline";
