@@ -115,19 +115,7 @@ pub fn render_html_with<M: Model>(
         .map(|(k, &i)| (i, k + 1))
         .collect();
     let conflicting: BTreeSet<usize> = conflicting.into_iter().collect();
-    // When each client gave up on a pending operation: its next call (a client has one
-    // operation outstanding at a time), over the whole history.
-    let mut by_client: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (i, op) in ops.iter().enumerate() {
-        by_client.entry(op.client).or_default().push(i);
-    }
-    let mut next_call = vec![PENDING; ops.len()];
-    for mine in by_client.values_mut() {
-        mine.sort_by_key(|&i| ops[i].call);
-        for w in mine.windows(2) {
-            next_call[w[0]] = ops[w[1]].call;
-        }
-    }
+    let next_call = next_calls(ops);
     // The fault windows on the history's clock (nanoseconds).
     let faults: Vec<(u64, u64, &FaultWindow)> = extras
         .faults
@@ -142,6 +130,58 @@ pub fn render_html_with<M: Model>(
         faults: &faults,
     };
 
+    let mut html = page_head(ops, result);
+    if !faults.is_empty() {
+        html.push_str(&fault_legend());
+        html.push_str(
+            "<p>Shaded behind the points and the bars: when the network was partitioned \
+             or a node was crashed or disconnected (hover a shade for which, and when). On \
+             a key's compressed axis a shade spans the operations that ran during it.</p>\n",
+        );
+    }
+    if extras.latency {
+        html.push_str(&latency_section(model, ops, extras, &next_call));
+    }
+    for p in partitions.iter().take(MAX_PARTITIONS) {
+        let _ = write!(
+            html,
+            "<div class=\"part\">{} — {} operations</div>\n<div class=\"scroll\">",
+            esc(&p.label),
+            p.ops.len()
+        );
+        html.push_str(&partition_svg(model, ops, &p.ops, &marks));
+        html.push_str("</div>\n");
+    }
+    if partitions.len() > MAX_PARTITIONS {
+        let _ = writeln!(
+            html,
+            "<p>{} more partitions not drawn.</p>",
+            partitions.len() - MAX_PARTITIONS
+        );
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+/// When each client gave up on a pending operation: its next call (a client has one
+/// operation outstanding at a time), over the whole history; [`PENDING`] if none.
+fn next_calls<I, O>(ops: &[Operation<I, O>]) -> Vec<u64> {
+    let mut by_client: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        by_client.entry(op.client).or_default().push(i);
+    }
+    let mut next_call = vec![PENDING; ops.len()];
+    for mine in by_client.values_mut() {
+        mine.sort_by_key(|&i| ops[i].call);
+        for w in mine.windows(2) {
+            next_call[w[0]] = ops[w[1]].call;
+        }
+    }
+    next_call
+}
+
+/// The page up to the pictures: its style, the history's size and the verdict.
+fn page_head<I, O>(ops: &[Operation<I, O>], result: &CheckResult) -> String {
     let mut html = String::new();
     let verdict_class = match result {
         CheckResult::Ok => "ok",
@@ -172,58 +212,38 @@ pub fn render_html_with<M: Model>(
         pending,
         esc(&result.to_string()),
     );
-    if !faults.is_empty() {
-        html.push_str(&fault_legend());
-        html.push_str(
-            "<p>Shaded behind the points and the bars: when the network was partitioned \
-             or a node was crashed or disconnected (hover a shade for which, and when). On \
-             a key's compressed axis a shade spans the operations that ran during it.</p>\n",
-        );
-    }
-    if extras.latency {
-        let points = latency_points(model, ops, &next_call);
-        let shades: Vec<Shade> = extras
-            .faults
-            .iter()
-            .map(|f| Shade {
-                from_us: f.from_us,
-                to_us: f.to_us,
-                class: f.class(),
-                label: f.label(),
-            })
-            .collect();
-        let end = ops
-            .iter()
-            .flat_map(|o| [o.call, o.ret])
-            .filter(|&t| t != PENDING)
-            .max()
-            .unwrap_or(0);
-        let _ = writeln!(
-            html,
-            "<h3>Latency over time</h3>{}<div class=\"scroll\">{}</div>",
-            latency::latency_legend(&points),
-            latency::latency_svg(&points, &shades, end / 1000),
-        );
-    }
-    for p in partitions.iter().take(MAX_PARTITIONS) {
-        let _ = write!(
-            html,
-            "<div class=\"part\">{} — {} operations</div>\n<div class=\"scroll\">",
-            esc(&p.label),
-            p.ops.len()
-        );
-        html.push_str(&partition_svg(model, ops, &p.ops, &marks));
-        html.push_str("</div>\n");
-    }
-    if partitions.len() > MAX_PARTITIONS {
-        let _ = writeln!(
-            html,
-            "<p>{} more partitions not drawn.</p>",
-            partitions.len() - MAX_PARTITIONS
-        );
-    }
-    html.push_str("</body></html>\n");
     html
+}
+
+/// The latency plot, with the fault windows shaded behind it.
+fn latency_section<M: Model>(
+    model: &M,
+    ops: &[Operation<M::Input, M::Output>],
+    extras: &Extras,
+    next_call: &[u64],
+) -> String {
+    let points = latency_points(model, ops, next_call);
+    let shades: Vec<Shade> = extras
+        .faults
+        .iter()
+        .map(|f| Shade {
+            from_us: f.from_us,
+            to_us: f.to_us,
+            class: f.class(),
+            label: f.label(),
+        })
+        .collect();
+    let end = ops
+        .iter()
+        .flat_map(|o| [o.call, o.ret])
+        .filter(|&t| t != PENDING)
+        .max()
+        .unwrap_or(0);
+    format!(
+        "<h3>Latency over time</h3>{}<div class=\"scroll\">{}</div>\n",
+        latency::latency_legend(&points),
+        latency::latency_svg(&points, &shades, end / 1000),
+    )
 }
 
 /// What to mark on the operations, by index into the history.
@@ -277,6 +297,64 @@ fn latency_points<M: Model>(
         .collect()
 }
 
+/// One partition's compressed time axis and its lanes, one per client.
+struct Layout {
+    /// Each distinct event time, in order: one column each.
+    times: Vec<u64>,
+    /// Width of one column.
+    col: f64,
+    /// The clients, top to bottom.
+    lanes: Vec<u64>,
+    lane_of: HashMap<u64, usize>,
+    width: f64,
+    /// Where the first lane starts (below the strip naming the faults, if any).
+    top: f64,
+    height: f64,
+}
+
+impl Layout {
+    fn new<I, O>(ops: &[Operation<I, O>], part: &[usize], with_faults: bool) -> Layout {
+        // The compressed axis: each distinct event time is one column; a time between two
+        // events (a client's next call on another key) sits at the next event's column, and
+        // pending responses one column past the last event.
+        let times: Vec<u64> = part
+            .iter()
+            .flat_map(|&i| [ops[i].call, ops[i].ret])
+            .filter(|&t| t != PENDING)
+            .collect::<BTreeSet<u64>>()
+            .into_iter()
+            .collect();
+        let end = times.len();
+        let col = (TARGET_WIDTH / (end as f64 + 2.0)).clamp(COL_MIN, COL_MAX);
+        let lanes: Vec<u64> = part
+            .iter()
+            .map(|&i| ops[i].client)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let lane_of: HashMap<u64, usize> = lanes.iter().enumerate().map(|(k, &c)| (c, k)).collect();
+        let width = LEFT + col * (end as f64 + 2.0);
+        // A strip above the lanes names the faults.
+        let head = if with_faults { 16.0 } else { 0.0 };
+        let top = 5.0 + head;
+        let height = LANE * lanes.len() as f64 + 10.0 + head;
+        Layout {
+            times,
+            col,
+            lanes,
+            lane_of,
+            width,
+            top,
+            height,
+        }
+    }
+
+    /// The x of time `t`: the middle of its column.
+    fn x(&self, t: u64) -> f64 {
+        LEFT + self.col * (self.times.partition_point(|&u| u < t) as f64 + 0.5)
+    }
+}
+
 /// One partition's SVG.
 fn partition_svg<M: Model>(
     model: &M,
@@ -284,46 +362,15 @@ fn partition_svg<M: Model>(
     part: &[usize],
     marks: &Marks,
 ) -> String {
-    let Marks {
-        order,
-        conflicting,
-        stuck,
-        next_call,
-        faults,
-    } = marks;
-    // The compressed axis: each distinct event time is one column; a time between two
-    // events (a client's next call on another key) sits at the next event's column, and
-    // pending responses one column past the last event.
-    let times: Vec<u64> = part
-        .iter()
-        .flat_map(|&i| [ops[i].call, ops[i].ret])
-        .filter(|&t| t != PENDING)
-        .collect::<BTreeSet<u64>>()
-        .into_iter()
-        .collect();
-    let end = times.len();
-    let col = (TARGET_WIDTH / (end as f64 + 2.0)).clamp(COL_MIN, COL_MAX);
-    let x = |t: u64| LEFT + col * (times.partition_point(|&u| u < t) as f64 + 0.5);
-    let lanes: Vec<u64> = part
-        .iter()
-        .map(|&i| ops[i].client)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let lane_of: HashMap<u64, usize> = lanes.iter().enumerate().map(|(k, &c)| (c, k)).collect();
-    let width = LEFT + col * (end as f64 + 2.0);
-    // A strip above the lanes names the faults.
-    let head = if faults.is_empty() { 0.0 } else { 16.0 };
-    let top = 5.0 + head;
-    let height = LANE * lanes.len() as f64 + 10.0 + head;
-
+    let at = Layout::new(ops, part, !marks.faults.is_empty());
+    let (width, height) = (at.width, at.height);
     let mut svg = String::new();
     let _ = write!(
         svg,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\">"
     );
-    for (k, c) in lanes.iter().enumerate() {
-        let y = top + LANE * k as f64;
+    for (k, c) in at.lanes.iter().enumerate() {
+        let y = at.top + LANE * k as f64;
         let fill = if k % 2 == 0 { "#f4f6f8" } else { "#ffffff" };
         let _ = write!(
             svg,
@@ -332,114 +379,151 @@ fn partition_svg<M: Model>(
             y + LANE / 2.0 + 4.0
         );
     }
-    // Each fault window between the columns of the first event in it and the last.
-    for &(from, to, f) in faults.iter() {
-        let x0 = x(from) - col * 0.5;
-        let x1 = if to == PENDING {
-            width
-        } else {
-            x(to) - col * 0.5
-        };
-        let fill = FAULT_STYLES
-            .iter()
-            .find(|s| s.0 == f.class())
-            .map_or("#ddd", |s| s.1);
-        let label = f.label();
-        let _ = write!(
-            svg,
-            "<g class=\"fault {}\"><title>{} ({} .. {})</title>\
-             <rect x=\"{x0:.1}\" y=\"2\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\" \
-             fill-opacity=\"0.5\" stroke=\"#8a7a5a\" stroke-opacity=\"0.5\"/>",
-            f.class(),
-            esc(&label),
-            fmt_time(from),
-            fmt_time(to),
-            (x1 - x0).max(3.0),
-            height - 4.0,
-        );
-        if x1 - x0 > CHAR * label.chars().count() as f64 + 6.0 {
-            let _ = write!(
-                svg,
-                "<text x=\"{:.1}\" y=\"14\">{}</text>",
-                x0 + 3.0,
-                esc(&label)
-            );
-        }
-        svg.push_str("</g>");
+    for &(from, to, f) in marks.faults.iter() {
+        fault_shade(&mut svg, &at, from, to, f);
     }
     for &i in part {
-        let op = &ops[i];
-        let y = top + LANE * lane_of[&op.client] as f64 + 4.0;
-        let x0 = x(op.call) - col * 0.4;
-        // A pending bar stops where its client moved on (a thin dashed line goes on to
-        // the right edge: it may still take effect), so the client's later bars stay
-        // readable.
-        let x1 = if op.is_pending() && next_call[i] != PENDING {
-            (x(next_call[i]) - col * 0.5).max(x0 + 4.0)
-        } else {
-            x(op.ret) + col * 0.4
-        };
-        let w = (x1 - x0).max(4.0);
-        let (fill, stroke) = if conflicting.contains(&i) {
-            ("#f8c4c4", "#b00020")
-        } else if order.contains_key(&i) {
-            ("#c8ebd0", "#176f2c")
-        } else if op.is_pending() {
-            ("#eeeeee", "#777777")
-        } else {
-            ("#d6e4f5", "#3a6ea5")
-        };
-        let stroke_width = if Some(i) == *stuck { 3 } else { 1 };
-        let dash = if op.is_pending() {
-            " stroke-dasharray=\"4 3\""
-        } else {
-            ""
-        };
-        let text = model.describe_operation(&op.input, op.output.as_ref());
-        let label = match order.get(&i) {
-            Some(k) => format!("#{k} {text}"),
-            None => text.clone(),
-        };
-        let _ = write!(
-            svg,
-            "<g><title>{} (client {}, {} .. {}{})</title>\
-             <rect x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" rx=\"3\" \
-             fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{stroke_width}\"{dash}/>",
-            esc(&text),
-            op.client,
-            fmt_time(op.call),
-            fmt_time(op.ret),
-            if op.is_pending() { ", pending" } else { "" },
-            LANE - 8.0,
-        );
-        if op.is_pending() && next_call[i] != PENDING {
-            let _ = write!(
-                svg,
-                "<line x1=\"{x1:.1}\" y1=\"{y2:.1}\" x2=\"{:.1}\" y2=\"{y2:.1}\" \
-                 stroke=\"{stroke}\" stroke-dasharray=\"2 4\"/>",
-                width - col * 0.5,
-                y2 = y + LANE - 7.0,
-            );
-        }
-        let fits = ((w - 6.0) / CHAR).floor() as usize;
-        if fits >= 3 {
-            let shown: String = if label.chars().count() <= fits {
-                label
-            } else {
-                let mut s: String = label.chars().take(fits - 1).collect();
-                s.push('…');
-                s
-            };
-            let _ = write!(
-                svg,
-                "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-                x0 + 3.0,
-                y + (LANE - 8.0) / 2.0 + 4.0,
-                esc(&shown)
-            );
-        }
-        svg.push_str("</g>");
+        operation_bar(&mut svg, &at, model, &ops[i], i, marks);
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// A fault window, between the columns of the first event in it and the last.
+fn fault_shade(svg: &mut String, at: &Layout, from: u64, to: u64, f: &FaultWindow) {
+    let (col, width, height) = (at.col, at.width, at.height);
+    let x0 = at.x(from) - col * 0.5;
+    let x1 = if to == PENDING {
+        width
+    } else {
+        at.x(to) - col * 0.5
+    };
+    let fill = FAULT_STYLES
+        .iter()
+        .find(|s| s.0 == f.class())
+        .map_or("#ddd", |s| s.1);
+    let label = f.label();
+    let _ = write!(
+        svg,
+        "<g class=\"fault {}\"><title>{} ({} .. {})</title>\
+         <rect x=\"{x0:.1}\" y=\"2\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\" \
+         fill-opacity=\"0.5\" stroke=\"#8a7a5a\" stroke-opacity=\"0.5\"/>",
+        f.class(),
+        esc(&label),
+        fmt_time(from),
+        fmt_time(to),
+        (x1 - x0).max(3.0),
+        height - 4.0,
+    );
+    if x1 - x0 > CHAR * label.chars().count() as f64 + 6.0 {
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"14\">{}</text>",
+            x0 + 3.0,
+            esc(&label)
+        );
+    }
+    svg.push_str("</g>");
+}
+
+/// Operation `i`'s bar in its client's lane, with its label if it fits.
+fn operation_bar<M: Model>(
+    svg: &mut String,
+    at: &Layout,
+    model: &M,
+    op: &Operation<M::Input, M::Output>,
+    i: usize,
+    marks: &Marks,
+) {
+    let Marks {
+        order,
+        stuck,
+        next_call,
+        ..
+    } = marks;
+    let (col, width) = (at.col, at.width);
+    let y = at.top + LANE * at.lane_of[&op.client] as f64 + 4.0;
+    let x0 = at.x(op.call) - col * 0.4;
+    // A pending bar stops where its client moved on (a thin dashed line goes on to
+    // the right edge: it may still take effect), so the client's later bars stay
+    // readable.
+    let x1 = if op.is_pending() && next_call[i] != PENDING {
+        (at.x(next_call[i]) - col * 0.5).max(x0 + 4.0)
+    } else {
+        at.x(op.ret) + col * 0.4
+    };
+    let w = (x1 - x0).max(4.0);
+    let (fill, stroke) = bar_colours(op.is_pending(), i, marks);
+    let stroke_width = if Some(i) == *stuck { 3 } else { 1 };
+    let dash = if op.is_pending() {
+        " stroke-dasharray=\"4 3\""
+    } else {
+        ""
+    };
+    let text = model.describe_operation(&op.input, op.output.as_ref());
+    let label = match order.get(&i) {
+        Some(k) => format!("#{k} {text}"),
+        None => text.clone(),
+    };
+    let _ = write!(
+        svg,
+        "<g><title>{} (client {}, {} .. {}{})</title>\
+         <rect x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" rx=\"3\" \
+         fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{stroke_width}\"{dash}/>",
+        esc(&text),
+        op.client,
+        fmt_time(op.call),
+        fmt_time(op.ret),
+        if op.is_pending() { ", pending" } else { "" },
+        LANE - 8.0,
+    );
+    if op.is_pending() && next_call[i] != PENDING {
+        let _ = write!(
+            svg,
+            "<line x1=\"{x1:.1}\" y1=\"{y2:.1}\" x2=\"{:.1}\" y2=\"{y2:.1}\" \
+             stroke=\"{stroke}\" stroke-dasharray=\"2 4\"/>",
+            width - col * 0.5,
+            y2 = y + LANE - 7.0,
+        );
+    }
+    if let Some(shown) = fitted(label, w) {
+        let _ = write!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            x0 + 3.0,
+            y + (LANE - 8.0) / 2.0 + 4.0,
+            esc(&shown)
+        );
+    }
+    svg.push_str("</g>");
+}
+
+/// A bar's fill and outline: red if it cannot be placed, green in the linearizable
+/// prefix, grey if pending, blue otherwise.
+fn bar_colours(pending: bool, i: usize, marks: &Marks) -> (&'static str, &'static str) {
+    if marks.conflicting.contains(&i) {
+        ("#f8c4c4", "#b00020")
+    } else if marks.order.contains_key(&i) {
+        ("#c8ebd0", "#176f2c")
+    } else if pending {
+        ("#eeeeee", "#777777")
+    } else {
+        ("#d6e4f5", "#3a6ea5")
+    }
+}
+
+/// `label` cut (with `…`) to fit a bar `w` wide, or nothing if not even three
+/// characters fit.
+fn fitted(label: String, w: f64) -> Option<String> {
+    let fits = ((w - 6.0) / CHAR).floor() as usize;
+    if fits < 3 {
+        return None;
+    }
+    Some(if label.chars().count() <= fits {
+        label
+    } else {
+        let mut s: String = label.chars().take(fits - 1).collect();
+        s.push('…');
+        s
+    })
 }
