@@ -594,3 +594,64 @@ fn seeded_chaos_runs_keep_raft_safe_and_converge_once_healed() {
         }
     }
 }
+
+/// AppendEntries rule 2 holds for a follower even below its commit index. Entries up to
+/// the commit index are skipped as already held, but the consistency check at
+/// `prevLogIndex` still compares the leader's `prevLogTerm`, not the follower's own term
+/// at that index. Only an unsafe switch can bring a leader whose log disagrees with a
+/// committed entry; the follower must then refuse it (and a heartbeat from it) rather
+/// than accept and break Log Matching.
+#[test]
+fn a_follower_checks_prev_log_term_below_its_commit_index() {
+    let mut cfg = RaftConfig::figure2();
+    cfg.unsafe_skip_election_restriction = true;
+    let mut net: CoreNet = CoreNet::with_logs_at(cfg, 1, &[&[1, 1], &[1, 1], &[]]);
+    // n1 leads term 1 and tells n0 that both entries are committed.
+    let append = |term: Term, leader: NodeId, prev: (Index, Term), entries, commit| {
+        raftsim::message::Envelope {
+            from: leader,
+            to: 0,
+            msg: Message::AppendEntries {
+                term,
+                leader_id: leader,
+                prev_log_index: prev.0,
+                prev_log_term: prev.1,
+                entries,
+                leader_commit: commit,
+                read_seq: 0,
+            },
+        }
+    };
+    net.inject(append(1, 1, (2, 1), Vec::new().into(), 2));
+    net.deliver_all();
+    assert_eq!(net.node(0).commit_index(), 2);
+
+    // A leader of term 3 claims entry 1 has term 2 (n0's is term 1): refuse, both a
+    // heartbeat and an append that would overwrite committed entry 2.
+    let replies = |net: &mut CoreNet| -> Vec<bool> {
+        net.take_matching(|e| e.to == 2)
+            .into_iter()
+            .filter_map(|e| match e.msg {
+                Message::AppendEntriesReply { success, .. } => Some(success),
+                _ => None,
+            })
+            .collect()
+    };
+    net.inject(append(3, 2, (1, 2), Vec::new().into(), 0));
+    net.deliver_one();
+    assert_eq!(
+        replies(&mut net),
+        vec![false],
+        "heartbeat with a wrong prevLogTerm"
+    );
+    let entry = raftsim::log::Entry::command(3, 2, 99);
+    net.inject(append(3, 2, (1, 2), vec![entry].into(), 0));
+    net.deliver_one();
+    assert_eq!(
+        replies(&mut net),
+        vec![false],
+        "append with a wrong prevLogTerm"
+    );
+    assert_eq!(net.log_terms(0), vec![1, 1], "n0's committed entries stay");
+    assert!(truncations(&net, 0).is_empty());
+}

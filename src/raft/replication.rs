@@ -214,9 +214,9 @@ impl<C: Clone, D: Clone> Raft<C, D> {
         // Entries up to our commit index are committed, hence identical to the leader's
         // (Leader Completeness); skip them, which also covers a compacted prefix. Skip
         // only those whose term we can see agrees: with a safety rule switched off, a
-        // leader may lack a committed entry, and then the entry goes through rule 3
-        // below like any conflict (the checker reports what that breaks) instead of
-        // being acknowledged as matching when it does not.
+        // leader may lack a committed entry, and then the entry goes through rules 2
+        // and 3 below like any conflict (the checker reports what that breaks) instead
+        // of being acknowledged as matching when it does not.
         let (mut prev_index, mut prev_term) = (prev_log_index, prev_log_term);
         if prev_index < self.commit_index {
             let most = (self.commit_index - prev_index).min(entries.len() as Index) as usize;
@@ -224,10 +224,15 @@ impl<C: Clone, D: Clone> Raft<C, D> {
                 .iter()
                 .take_while(|e| self.log.term_at(e.index).is_none_or(|t| t == e.term))
                 .count();
-            entries.skip(skip);
-            prev_index += skip as Index;
-            prev_term = self.log.term_at(prev_index).unwrap_or(prev_term);
-            if entries.is_empty() {
+            if skip > 0 {
+                // The leader's own term at the new prevLogIndex, never ours: rule 2
+                // compares the two.
+                prev_term = entries[skip - 1].term;
+                prev_index += skip as Index;
+                entries.skip(skip);
+            }
+            let compacted = prev_index < self.log.snapshot_index();
+            if entries.is_empty() && (compacted || self.log.matches(prev_index, prev_term)) {
                 // Known to match up to what the request covered, and no further: with a
                 // safety rule switched off, this leader's log may be shorter than our
                 // commit index, and a larger match would make it commit what it lacks.
