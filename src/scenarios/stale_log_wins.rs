@@ -10,10 +10,10 @@
 //! State Machine Safety when n4 commits and applies its own term-2 entry at index 2,
 //! where n0..n3 applied "a".
 //!
-//! (The followers' logs are not rewritten in this run: `handle_append_entries` skips
-//! entries at or below the follower's commit index, trusting Leader Completeness, and
-//! answers that its log matches up to that index. With the rule broken, that answer is
-//! wrong, and the stale leader counts it towards committing its index 2.)
+//! (With the rule broken, n4's entries conflict with the followers' committed ones at
+//! index 2, and a follower follows its leader, AppendEntries rule 3: it deletes entries
+//! it had applied, listed in `truncated`. A follower cannot know; only the election
+//! restriction prevents it.)
 
 use crate::event::Event;
 use crate::safety::Violation;
