@@ -485,3 +485,56 @@ fn a_learner_that_never_catches_up_is_removed_not_promoted() {
         .expect("a majority of the three voters still commits");
     c.assert_safe();
 }
+
+/// Dissertation §4.2.2: "a server that is not part of its own latest configuration should
+/// still start new elections, as it might still be needed until the Cnew entry is
+/// committed". Two voters; n0 leads and appends C_new = {n1} (its own removal), which n1
+/// never receives; n0 restarts. n1 cannot win: n0's log is longer, so n0 refuses it. If
+/// n0 kept quiet because C_new leaves it out, nobody could ever lead (the seed explorer
+/// found this deadlock after a long run of membership changes). n0 must campaign, win
+/// with n1's vote alone (it does not count its own), commit C_new and step down; n1 then
+/// leads alone. With the paper's plain algorithm and with PreVote and CheckQuorum.
+#[test]
+fn a_server_its_uncommitted_configuration_removes_still_campaigns() {
+    use raftsim::testkit::CoreNet;
+    for cfg in [RaftConfig::figure2(), RaftConfig::default()] {
+        let mut net: CoreNet = CoreNet::with_config(2, cfg.clone());
+        net.elect(0);
+        net.isolate(1);
+        let (index, _) = net
+            .update(0, |r| r.propose_config(ConfigChange::Remove(0)))
+            .expect("n0 leads and has committed an entry of its term");
+        net.deliver_all();
+        assert!(!net.node(0).membership().is_voter(0), "C_new leaves n0 out");
+        net.crash(0);
+        net.restart(0);
+        net.recover();
+        for round in 1..=5 {
+            // Far apart, so no leader lease holds back a (pre-)vote.
+            net.set_now(Duration::from_secs(round));
+            net.tick_election(1);
+            net.deliver_all();
+            if net.leader() == Some(1) {
+                assert!(
+                    net.node(1).log().last_index() >= index,
+                    "n1 won without C_new"
+                );
+            }
+            net.tick_election(0);
+            net.deliver_all();
+            net.tick_heartbeat(0);
+            net.deliver_all();
+        }
+        net.set_now(Duration::from_secs(10));
+        net.tick_election(1);
+        net.deliver_all();
+        assert!(
+            net.node(1).commit_index() >= index,
+            "{cfg:?}: C_new never committed: {}",
+            net.describe()
+        );
+        assert_eq!(net.leader(), Some(1), "{cfg:?}: {}", net.describe());
+        assert_eq!(net.node(1).membership(), &Membership::new([1]));
+        assert!(net.violations().is_empty(), "{:?}", net.violations());
+    }
+}

@@ -19,7 +19,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             self.check_quorum_tick();
             return;
         }
-        if !self.membership.is_voter(self.id) {
+        if !self.membership.is_voter(self.id) && !self.needed_until_config_commits() {
             // Learners and removed servers never campaign (§4.2.1, §4.2.3).
             return;
         }

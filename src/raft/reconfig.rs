@@ -33,6 +33,23 @@ impl<C: Clone, D: Clone> Raft<C, D> {
             .is_some_and(|i| i > self.commit_index)
     }
 
+    /// Whether this server, which its latest configuration leaves out, may still be
+    /// needed to commit that configuration: the entry is not committed yet and the
+    /// configuration before it counts this server as a voter. Dissertation §4.2.2: such
+    /// a server "should still start new elections, as it might still be needed until
+    /// the Cnew entry is committed"; it does not count its own vote (`granted_votes`
+    /// counts only the latest configuration's voters). Without this, a removed leader
+    /// whose longer log holds the only copy of Cnew refuses every other candidate and
+    /// never campaigns itself: no leader, ever.
+    pub(crate) fn needed_until_config_commits(&self) -> bool {
+        self.last_config_index().is_some_and(|i| {
+            i > self.commit_index
+                && self
+                    .config_at(i - 1)
+                    .is_some_and(|before| before.is_voter(self.id))
+        })
+    }
+
     /// Appends a configuration entry for `change` (leader only). Returns its index and
     /// term; the change is done when that entry commits.
     pub fn propose_config(&mut self, change: ConfigChange) -> Result<(Index, Term), ReconfigError> {

@@ -23,7 +23,7 @@ impl<C: Clone, D: Clone> Raft<C, D> {
     /// later (started with no configuration, §4.1) that has not yet received a config
     /// entry or a snapshot: the entries it holds were committed under the cluster's
     /// configuration of the time, which nothing it holds names.
-    fn config_at(&self, index: Index) -> Option<Membership> {
+    pub(crate) fn config_at(&self, index: Index) -> Option<Membership> {
         if let Some((_, m)) = self.log.last_config(index) {
             return Some(m.clone());
         }
