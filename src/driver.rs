@@ -576,19 +576,15 @@ impl<S: StateMachine> NodeDriver<S> {
         }
     }
 
-    /// Compacts the log through what the state machine has applied (§7), now.
+    /// Compacts the log through what the state machine has applied (§7), now. The
+    /// snapshot reaches stable storage through the next Ready, like any other change
+    /// (the core marks it to persist), so nothing else that Ready carries — entries
+    /// committed meanwhile, replies, reads, a snapshot to restore — is taken here and
+    /// lost: a snapshot is one more output of the core, not a side door around it.
     pub(crate) fn take_snapshot(&mut self) {
         let index = self.last_applied;
         let data = self.sm.snapshot();
         self.core.compact(index, data);
-        self.core.broadcast_batched();
-        let mut ready = self.core.take_ready();
-        self.shared.storage.lock().persist(&mut ready);
-        if let Some((index, term)) = ready.persist_to {
-            self.core.on_persist_entries(index, term);
-        }
-        debug_assert!(ready.messages.is_empty() && ready.committed.is_empty());
-        self.record_events(ready.events);
     }
 
     fn who(&self) -> String {

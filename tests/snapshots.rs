@@ -350,3 +350,71 @@ fn exactly_once_appends_survive_snapshots() {
     );
     kv.assert_safe();
 }
+
+/// A snapshot is one more output of the core, carried out by the next Ready like any
+/// other. Taking one used to drain the core's Ready on the side and keep only its log
+/// write, so whatever else that Ready held was lost: in a cluster of one, the entry that
+/// committed the instant its write was durable (never applied, its client answered "not
+/// leader", the next snapshot missing it). Simulated, several seeds, a slow disk.
+#[test]
+fn a_snapshot_never_swallows_entries_committed_alongside_it() {
+    use raftsim::kv::{Command, KvStore};
+    use raftsim::sim::Workload;
+    use raftsim::Cluster;
+    for seed in 1..=5u64 {
+        let cfg = Config {
+            seed: Some(seed),
+            snapshot_threshold: Some(5),
+            storage_latency: Duration::from_millis(2),
+            ..Config::default().simulated()
+        };
+        let cluster: Cluster<KvStore> = Cluster::with_config(1, cfg);
+        cluster.wait_for_leader(WAIT).unwrap();
+        let writers = Workload {
+            clients: 4,
+            get_share: 0.0,
+            think_time: (Duration::from_millis(1), Duration::from_millis(3)),
+            ..Workload::default()
+        };
+        let _w = cluster.start_workload(writers, None).unwrap();
+        for i in 0..20 {
+            if let Err(e) = cluster.propose_and_wait(Command::RegisterClient, 1, WAIT) {
+                panic!(
+                    "seed {seed} proposal {i}: {e}\n{}",
+                    cluster.failure_report()
+                );
+            }
+        }
+        cluster.assert_safe();
+        let s = cluster.status(0);
+        assert_eq!(s.last_applied, s.commit_index, "seed {seed}");
+    }
+}
+
+/// `Cluster::compact` while the leader's write is in progress (simulated, 20 ms disk):
+/// a proposal taken during the write must still reach the followers and commit, not be
+/// drained and dropped by the snapshot.
+#[test]
+fn compacting_during_a_write_loses_no_proposal() {
+    use raftsim::kv::{Command, KvStore};
+    use raftsim::Cluster;
+    let cfg = Config {
+        seed: Some(3),
+        storage_latency: Duration::from_millis(20),
+        ..Config::default().simulated()
+    };
+    let cluster: Cluster<KvStore> = Cluster::with_config(3, cfg);
+    let leader = cluster.wait_for_leader(WAIT).unwrap();
+    cluster
+        .propose_and_wait(Command::RegisterClient, 3, WAIT)
+        .unwrap();
+    cluster.propose(leader, Command::RegisterClient).unwrap(); // starts a 20 ms write
+    let (last, _) = cluster.propose(leader, Command::RegisterClient).unwrap(); // during it
+    cluster.compact(leader).unwrap();
+    cluster
+        .wait_for("every node to apply the last proposal", WAIT, |st| {
+            st.iter().all(|s| s.last_applied >= last)
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", cluster.failure_report()));
+    cluster.assert_safe();
+}
