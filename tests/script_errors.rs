@@ -183,7 +183,10 @@ fn parse_error(text: &str, line: usize, want: &str) {
         Ok(_) => panic!("{text:?} should not parse"),
         Err(e) => {
             assert_eq!(e.line, line, "{text:?}: {e}");
-            assert!(e.message.contains(want), "{text:?} should say {want:?}: {e}");
+            assert!(
+                e.message.contains(want),
+                "{text:?} should say {want:?}: {e}"
+            );
         }
     }
 }
@@ -224,11 +227,23 @@ fn absurd_disks_are_parse_errors() {
     );
     parse_error("disk n0 log=1 4294967296\ncluster 3\n", 1, "absurd");
     parse_error("disk n0 log=0 0 1\ncluster 3\n", 1, "entry 1 has term 0");
-    parse_error("disk n0 log=1 3 2\ncluster 3\n", 1, "entry 3 has term 2 after term 3");
+    parse_error(
+        "disk n0 log=1 3 2\ncluster 3\n",
+        1,
+        "entry 3 has term 2 after term 3",
+    );
     parse_error("disk n0 term=2 vote=n9 log=1\ncluster 3\n", 1, "vote=n9");
     parse_error("disk n5 log=1\ncluster 3\n", 1, "not n5");
-    parse_error("cluster 3\ndisk n0 log=1\nrun until leader\n", 2, "no `cluster` line follows");
-    parse_error("disk n0 log=1\ndisk n0 log=1 1\ncluster 3\n", 1, "another disk");
+    parse_error(
+        "cluster 3\ndisk n0 log=1\nrun until leader\n",
+        2,
+        "no `cluster` line follows",
+    );
+    parse_error(
+        "disk n0 log=1\ndisk n0 log=1 1\ncluster 3\n",
+        1,
+        "another disk",
+    );
     parse_error("disk n0 term=2 term=3\ncluster 3\n", 1, "twice");
     // The largest term a script may name still runs (no overflow when it grows).
     let parsed = script::parse(
@@ -243,10 +258,19 @@ fn absurd_disks_are_parse_errors() {
 #[test]
 fn message_kinds_are_the_real_ones() {
     for (text, want) in [
-        ("cluster 3\nhold n0->n1 AppendEntry\n", "`AppendEntry` is not a message kind"),
-        ("cluster 3\nhold n0->n1 appendentries\n", "did you mean AppendEntries?"),
+        (
+            "cluster 3\nhold n0->n1 AppendEntry\n",
+            "`AppendEntry` is not a message kind",
+        ),
+        (
+            "cluster 3\nhold n0->n1 appendentries\n",
+            "did you mean AppendEntries?",
+        ),
         ("cluster 3\ndeliver n0->n1 Vote\n", "RequestVoteReply"),
-        ("cluster 3\nhold *->n1 ClientRequest\n", "client traffic is never held"),
+        (
+            "cluster 3\nhold *->n1 ClientRequest\n",
+            "client traffic is never held",
+        ),
     ] {
         parse_error(text, 2, want);
         let e = script::parse("broken.txt", text).unwrap_err();
@@ -254,14 +278,21 @@ fn message_kinds_are_the_real_ones() {
             assert!(e.message.contains(kind), "{e}");
         }
     }
-    script::parse("ok.txt", "cluster 3\nhold n0->n1 TimeoutNow\nhold *->* PreVoteReply\n")
-        .unwrap();
+    script::parse(
+        "ok.txt",
+        "cluster 3\nhold n0->n1 TimeoutNow\nhold *->* PreVoteReply\n",
+    )
+    .unwrap();
 }
 
 #[test]
 fn a_partition_names_each_member_once_and_says_who_is_cut_off() {
     parse_error("cluster 3\npartition n0 | n0\n", 2, "n0 is named twice");
-    parse_error("cluster 3\npartition n0 c0 | n1 n2 c0\n", 2, "c0 is named twice");
+    parse_error(
+        "cluster 3\npartition n0 c0 | n1 n2 c0\n",
+        2,
+        "c0 is named twice",
+    );
     let parsed = script::parse(
         "ok.txt",
         "cluster 5 seed=1\nrun until leader\npartition n0 n1 | n2 n3\n",
@@ -303,7 +334,8 @@ fn proposing_to_or_transferring_to_a_crashed_node_says_it_is_crashed() {
     let out = script::run(&parsed, &RunOptions::default());
     assert!(out.failed.is_none(), "{:?}", out.failed);
     assert!(
-        out.output.contains("n1: not the leader; the leader it knows, n0, is crashed"),
+        out.output
+            .contains("n1: not the leader; the leader it knows, n0, is crashed"),
         "{}",
         out.output
     );
@@ -318,7 +350,11 @@ fn misleading_messages_say_what_is_wrong() {
     );
     parse_error("cluster 3\nnet delay=5..1ms\n", 2, "runs backwards");
     parse_error("cluster 3\nrun until\n", 2, "run until what?");
-    parse_error("cluster 3\nexpect log n0 = 1@1 @\n", 2, "`@` is not INDEX@TERM");
+    parse_error(
+        "cluster 3\nexpect log n0 = 1@1 @\n",
+        2,
+        "`@` is not INDEX@TERM",
+    );
     parse_error("cluster 3\nrun 2h\n", 2, "at most 1h");
     parse_error("cluster 3\nrun -1s\n", 2, "not a duration");
     // A byte order mark is not part of the first command.
@@ -334,7 +370,11 @@ fn node_names_and_keys_are_read_strictly() {
         parse_error(&format!("cluster 3\ncrash {bad}\n"), 2, "is not a node");
     }
     parse_error("cluster 3 seed=1 seed=2\n", 1, "`seed` is given twice");
-    parse_error("cluster 3\nnet drop=0.1 drop=0.2\n", 2, "`drop` is given twice");
+    parse_error(
+        "cluster 3\nnet drop=0.1 drop=0.2\n",
+        2,
+        "`drop` is given twice",
+    );
     script::parse("ok.txt", "cluster 11\ncrash n0 n10\n").unwrap();
 }
 

@@ -190,13 +190,28 @@ fn run_refuses_to_overwrite_the_script_or_record_what_it_cannot_replay() {
     let (dir, script) = scratch("refuse");
     let text = std::fs::read_to_string(&script).unwrap();
     let path = script.to_str().unwrap();
-    let other = dir.join("..").join(dir.file_name().unwrap()).join("election.txt");
+    let other = dir
+        .join("..")
+        .join(dir.file_name().unwrap())
+        .join("election.txt");
     let cases: [(&[&str], &str); 5] = [
         (&["--timeline", path], "is the script itself"),
-        (&["--trace", other.to_str().unwrap()], "is the script itself"),
-        (&["--update", "--seed", "7"], "--update cannot be used with --seed"),
-        (&["--update", "--threads"], "--update cannot be used with --threads"),
-        (&["--trace", "/tmp/x.json", "--timeline", "/tmp/x.json"], "the same file"),
+        (
+            &["--trace", other.to_str().unwrap()],
+            "is the script itself",
+        ),
+        (
+            &["--update", "--seed", "7"],
+            "--update cannot be used with --seed",
+        ),
+        (
+            &["--update", "--threads"],
+            "--update cannot be used with --threads",
+        ),
+        (
+            &["--trace", "/tmp/x.json", "--timeline", "/tmp/x.json"],
+            "the same file",
+        ),
     ];
     for (extra, says) in cases {
         let mut args = vec!["run", path];

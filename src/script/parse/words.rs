@@ -179,7 +179,9 @@ pub(super) fn duration(s: &str) -> R<Duration> {
     }
     let v: f64 = num.parse().map_err(|_| bad())?;
     if !(0.0..=MAX_DURATION_SECS).contains(&(v * unit)) {
-        return Err(format!("`{s}` is too long: a script's durations are at most 1h"));
+        return Err(format!(
+            "`{s}` is too long: a script's durations are at most 1h"
+        ));
     }
     Ok(Duration::from_secs_f64(v * unit))
 }
