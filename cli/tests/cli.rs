@@ -136,3 +136,93 @@ fn bench_plots_each_cells_latency_over_time() {
     assert!(err.contains("1/1 cells"), "progress on stderr:\n{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A scratch directory holding a copy of examples/scenarios/election.txt.
+fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("raftsim-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("election.txt");
+    let text = include_str!("../../examples/scenarios/election.txt");
+    std::fs::write(&script, text).unwrap();
+    (dir, script)
+}
+
+#[test]
+fn run_fails_when_the_output_differs_from_the_recorded_output() {
+    let (dir, script) = scratch("differs");
+    let text = std::fs::read_to_string(&script).unwrap();
+    // A recorded line changed by hand: the run prints something else.
+    let changed = text.replacen(
+        "n0 Follower     t1   leader n1",
+        "n0 Follower     t9   leader n1",
+        1,
+    );
+    assert_ne!(changed, text);
+    std::fs::write(&script, &changed).unwrap();
+    let path = script.to_str().unwrap();
+    let (code, out, err) = raftsim(&["run", path]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("-n0 Follower     t9"), "{err}");
+    assert!(err.contains("re-record with --update"), "{err}");
+    // --update records this run's output; then the file runs to itself.
+    let (code, _, err) = raftsim(&["run", path, "--update"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&script).unwrap(), text);
+    let (code, _, err) = raftsim(&["run", path]);
+    assert_eq!(code, 0, "{err}");
+    // An output block with no blank line after it would swallow the next commands:
+    // refused, and --update leaves the file alone.
+    let swallowing = "cluster 3\n----\nold output\nrun until leader\nexpect leader n5\ncrash n9\n";
+    std::fs::write(&script, swallowing).unwrap();
+    for extra in [&[][..], &["--update"][..]] {
+        let mut args = vec!["run", path];
+        args.extend_from_slice(extra);
+        let (code, out, err) = raftsim(&args);
+        assert_eq!(code, 1, "{extra:?}: {out}{err}");
+        assert!(err.contains("line 4: `run until leader`"), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&script).unwrap(), swallowing);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_refuses_to_overwrite_the_script_or_record_what_it_cannot_replay() {
+    let (dir, script) = scratch("refuse");
+    let text = std::fs::read_to_string(&script).unwrap();
+    let path = script.to_str().unwrap();
+    let other = dir
+        .join("..")
+        .join(dir.file_name().unwrap())
+        .join("election.txt");
+    let cases: [(&[&str], &str); 5] = [
+        (&["--timeline", path], "is the script itself"),
+        (
+            &["--trace", other.to_str().unwrap()],
+            "is the script itself",
+        ),
+        (
+            &["--update", "--seed", "7"],
+            "--update cannot be used with --seed",
+        ),
+        (
+            &["--update", "--threads"],
+            "--update cannot be used with --threads",
+        ),
+        (
+            &["--trace", "/tmp/x.json", "--timeline", "/tmp/x.json"],
+            "the same file",
+        ),
+    ];
+    for (extra, says) in cases {
+        let mut args = vec!["run", path];
+        args.extend_from_slice(extra);
+        let (code, out, err) = raftsim(&args);
+        assert_eq!(code, 2, "{extra:?}: {out}{err}");
+        assert!(err.contains(says), "{extra:?} should say {says:?}:\n{err}");
+        assert_eq!(std::fs::read_to_string(&script).unwrap(), text, "{extra:?}");
+    }
+    // The replay hint of a threaded run keeps --threads.
+    let (_, _, err) = raftsim(&["run", path, "--threads"]);
+    assert!(err.contains("election.txt --threads --seed 3)"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -15,6 +15,7 @@
 //! assert!(outcome.failed.is_none(), "{}", outcome.output);
 //! ```
 
+mod diff;
 mod parse;
 mod run;
 
@@ -24,6 +25,7 @@ use std::path::Path;
 use crate::config::Runtime;
 use crate::event::Event;
 
+pub use diff::unified_diff;
 pub use parse::COMMANDS;
 
 /// A parsed script.
@@ -31,6 +33,8 @@ pub use parse::COMMANDS;
 pub struct Script {
     /// The file it came from, as errors name it.
     pub file: String,
+    /// The text as read (without a byte order mark).
+    text: String,
     lines: Vec<parse::Line>,
 }
 
@@ -39,6 +43,7 @@ pub fn parse(file: &str, text: &str) -> Result<Script, ScriptError> {
     Ok(Script {
         file: file.to_string(),
         lines: parse::parse_lines(file, text)?,
+        text: text.strip_prefix('\u{feff}').unwrap_or(text).to_string(),
     })
 }
 
@@ -54,6 +59,15 @@ impl Script {
             message: format!("cannot read it: {e}"),
         })?;
         parse(&file, &text)
+    }
+
+    /// The file's text, if it records output (a `----` block under some command): what
+    /// a run of the script on its own seed must print again, line for line.
+    pub fn recorded(&self) -> Option<&str> {
+        self.text
+            .lines()
+            .any(|l| l.trim() == "----")
+            .then_some(self.text.as_str())
     }
 }
 

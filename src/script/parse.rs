@@ -12,6 +12,7 @@ use crate::sim::MessageFilter;
 use crate::types::{Index, NodeId, Term};
 
 use super::ScriptError;
+pub(crate) use commands::MAX_NODES;
 use commands::{
     parse_cluster, parse_deliver, parse_disk, parse_expect, parse_net, parse_partition,
     parse_request, parse_run,
@@ -219,15 +220,38 @@ impl Cmd {
 
 /// Splits a script into lines and parses every command.
 pub(crate) fn parse_lines(file: &str, text: &str) -> Result<Vec<Line>, ScriptError> {
+    let err = |line: usize, command: &str, message: String| ScriptError {
+        file: file.to_string(),
+        line,
+        command: command.to_string(),
+        message,
+    };
+    // A file saved with a byte order mark: the mark is not part of the first command.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
     let mut lines = text.lines().enumerate().peekable();
     while let Some((i, raw)) = lines.next() {
         let line = raw.trim_end();
         if line.trim() == "----" {
-            // A recorded output block: up to and including the next blank line.
-            for (_, l) in lines.by_ref() {
+            // A recorded output block: up to and including the next blank line. Output
+            // lines never look like a command, a comment or a second `----`: one that
+            // does means the blank line that ends the block is missing, and the block
+            // would swallow the commands after it (and `--update` would delete them).
+            for (j, l) in lines.by_ref() {
                 if l.trim().is_empty() {
                     break;
+                }
+                if let Some(what) = swallowed(l) {
+                    return Err(err(
+                        j + 1,
+                        l.split('#').next().unwrap_or("").trim(),
+                        format!(
+                            "this {what} is inside the recorded output block that starts at \
+                             line {} (`----` runs to the next blank line): put a blank line \
+                             after the block's last output line",
+                            i + 1
+                        ),
+                    ));
                 }
             }
             continue;
@@ -237,19 +261,89 @@ pub(crate) fn parse_lines(file: &str, text: &str) -> Result<Vec<Line>, ScriptErr
             out.push(Line::Verbatim(line.to_string()));
             continue;
         }
-        let cmd = parse_command(code).map_err(|message| ScriptError {
-            file: file.to_string(),
-            line: i + 1,
-            command: code.to_string(),
-            message,
-        })?;
+        let cmd = parse_command(code).map_err(|message| err(i + 1, code, message))?;
         out.push(Line::Command {
             number: i + 1,
             text: line.to_string(),
             cmd,
         });
     }
+    check_disks(&out).map_err(|(line, command, message)| err(line, &command, message))?;
     Ok(out)
+}
+
+/// What a line inside an output block is, if it is not output: a command, a comment or
+/// another block's `----`.
+fn swallowed(line: &str) -> Option<&'static str> {
+    if line.starts_with(char::is_whitespace) {
+        // Events are printed indented.
+        return None;
+    }
+    let t = line.trim();
+    if t == "----" {
+        Some("`----`")
+    } else if t.starts_with('#') {
+        Some("comment")
+    } else if parse_command(t.split('#').next().unwrap_or("").trim()).is_ok() {
+        Some("command")
+    } else {
+        None
+    }
+}
+
+/// Each `disk` line must be used by a later `cluster` that has its node (and the node
+/// it voted for), and name each node once before that `cluster`.
+fn check_disks(lines: &[Line]) -> Result<(), (usize, String, String)> {
+    let commands: Vec<(usize, &str, &Cmd)> = lines
+        .iter()
+        .filter_map(|l| match l {
+            Line::Command { number, text, cmd } => Some((*number, text.as_str(), cmd)),
+            Line::Verbatim(_) => None,
+        })
+        .collect();
+    let code = |text: &str| text.split('#').next().unwrap_or("").trim().to_string();
+    for (k, &(number, text, cmd)) in commands.iter().enumerate() {
+        let Cmd::Disk { node, vote, .. } = cmd else {
+            continue;
+        };
+        let fail = |message: String| Err((number, code(text), message));
+        let mut cluster = None;
+        for &(n, t, c) in &commands[k + 1..] {
+            match c {
+                Cmd::Cluster { nodes, .. } => {
+                    cluster = Some((n, *nodes));
+                    break;
+                }
+                Cmd::Disk { node: other, .. } if other == node => {
+                    return fail(format!(
+                        "line {n} (`{}`) gives n{node} another disk before a `cluster` \
+                         uses this one",
+                        code(t)
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let Some((at, nodes)) = cluster else {
+            return fail(
+                "no `cluster` line follows, so this disk would be ignored: a disk is the \
+                 stable storage the next `cluster` starts its node from"
+                    .into(),
+            );
+        };
+        let last = nodes - 1;
+        if *node >= nodes {
+            return fail(format!(
+                "the `cluster` on line {at} has n0..n{last}, not n{node}"
+            ));
+        }
+        if let Some(v) = vote.filter(|&v| v >= nodes) {
+            return fail(format!(
+                "vote=n{v}: the `cluster` on line {at} has n0..n{last}, not n{v}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 type R<T> = Result<T, String>;

@@ -178,6 +178,15 @@ impl<'a> Runner<'a> {
         Err(format!("no such node; the cluster has {}", names(&ids)))
     }
 
+    /// Checks that `id` names a node of the cluster that is running.
+    fn running(&self, id: NodeId) -> R<NodeId> {
+        let id = self.known(id)?;
+        if !self.cluster()?.status(id).alive {
+            return Err(format!("n{id} is crashed (`restart n{id}` brings it back)"));
+        }
+        Ok(id)
+    }
+
     fn all_known(&self, ids: &[NodeId]) -> R<Vec<NodeId>> {
         ids.iter().map(|&i| self.known(i)).collect()
     }
@@ -235,11 +244,11 @@ impl<'a> Runner<'a> {
             Cmd::Deliver(f, max) => self.deliver(f, *max, out)?,
             Cmd::Drop(f) => self.drop_held(f, out)?,
             Cmd::Held => out.extend(self.held_lines()?),
-            Cmd::Crash(ids) => self.each(ids, |c, id| c.crash(id))?,
-            Cmd::Restart(ids) => self.each(ids, |c, id| c.restart(id))?,
+            Cmd::Crash(ids) => self.crash(ids)?,
+            Cmd::Restart(ids) => self.restart(ids)?,
             Cmd::Disconnect(ids) => self.each(ids, |c, id| c.disconnect(id))?,
             Cmd::Connect(ids) => self.each(ids, |c, id| c.connect(id))?,
-            Cmd::Partition(groups) => self.partition(groups)?,
+            Cmd::Partition(groups) => self.partition(groups, out)?,
             Cmd::Heal => self.cluster()?.heal(),
             Cmd::Net(sets) => self.set_net(sets)?,
             Cmd::AddNode => self.add_node(out)?,

@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use crate::config::Config;
 
-use super::words::{duration, filter, net_preset, node, nodes, number, pairs, range, rate, switch};
+use super::words::{
+    duration, filter, net_preset, node, nodes, number, pairs, range, rate, switch, term,
+};
 use super::{is_client_name, Cmd, Cond, Expect, Member, NetSet, R};
 
 /// The most nodes a script's cluster may have.
-const MAX_NODES: usize = 99;
+pub(crate) const MAX_NODES: usize = 99;
 
 pub(super) fn parse_cluster(args: &[&str]) -> R<Cmd> {
     let usage = "usage: cluster N [seed=N] [election=150..300ms] [heartbeat=50ms] \
@@ -103,19 +105,36 @@ pub(super) fn parse_disk(args: &[&str]) -> R<Cmd> {
         let (k, v) = rest[i]
             .split_once('=')
             .ok_or_else(|| format!("`{}` is not key=value; {usage}", rest[i]))?;
+        if (k == "term" && term.is_some()) || (k == "vote" && vote.is_some()) {
+            return Err(format!("`{k}=` is given twice; {usage}"));
+        }
         match k {
-            "term" => term = Some(number(v)?),
+            "term" => term = Some(self::term(v)?),
             "vote" => vote = Some(self::node(v)?),
             "log" => {
                 // The log's terms run to the end of the line.
                 let mut terms = Vec::new();
                 for t in std::iter::once(v).chain(rest[i + 1..].iter().copied()) {
-                    if !t.is_empty() {
-                        terms.push(number(t)?);
+                    if t.is_empty() {
+                        continue;
                     }
+                    let t = self::term(t)?;
+                    if t == 0 {
+                        return Err(format!(
+                            "entry {} has term 0: every entry is made in a term of 1 or more \
+                             (term 0 is the one before any election)",
+                            terms.len() + 1
+                        ));
+                    }
+                    terms.push(t);
                 }
-                if terms.windows(2).any(|w| w[0] > w[1]) {
-                    return Err("a log's terms never decrease".into());
+                if let Some(i) = terms.windows(2).position(|w| w[0] > w[1]) {
+                    return Err(format!(
+                        "a log's terms never decrease, but entry {} has term {} after term {}",
+                        i + 2,
+                        terms[i + 1],
+                        terms[i]
+                    ));
                 }
                 log = Some(terms);
                 i = rest.len();
@@ -157,7 +176,7 @@ pub(super) fn parse_run(args: &[&str]) -> R<Cmd> {
     let usage = "usage: run DURATION | run until leader [NODE] | run until committed|applied \
                  INDEX on NODE... ; add `within DURATION` to change the 10s deadline";
     match args {
-        [d] => Ok(Cmd::RunFor(duration(d)?)),
+        ["until"] => Err(format!("run until what? {usage}")),
         ["until", rest @ ..] => {
             let (cond, within) = match rest.iter().position(|a| *a == "within") {
                 Some(p) => match &rest[p + 1..] {
@@ -181,6 +200,7 @@ pub(super) fn parse_run(args: &[&str]) -> R<Cmd> {
             };
             Ok(Cmd::RunUntil(cond, within))
         }
+        [d] => Ok(Cmd::RunFor(duration(d)?)),
         _ => Err(usage.into()),
     }
 }
@@ -217,6 +237,18 @@ pub(super) fn parse_partition(args: &[&str]) -> R<Cmd> {
     if groups.len() < 2 {
         return Err("a partition needs at least two groups: partition n0 n1 | n2 n3 n4".into());
     }
+    let all: Vec<&Member> = groups.iter().flatten().collect();
+    for (k, m) in all.iter().enumerate() {
+        if all[..k].contains(m) {
+            let name = match m {
+                Member::Node(id) => format!("n{id}"),
+                Member::Client(c) => c.clone(),
+            };
+            return Err(format!(
+                "{name} is named twice: each node or client belongs to one group at most"
+            ));
+        }
+    }
     Ok(Cmd::Partition(groups))
 }
 
@@ -237,13 +269,14 @@ pub(super) fn parse_net(args: &[&str]) -> R<Cmd> {
                 "reliable" | "unreliable" => NetSet::Preset(net_preset(k)?),
                 "drop" => NetSet::Drop(rate(v)?),
                 "dup" => NetSet::Dup(rate(v)?),
-                "delay" => match range(v) {
-                    Ok((lo, hi)) => NetSet::Delay(lo, hi),
-                    Err(_) => {
-                        let d = duration(v)?;
-                        NetSet::Delay(d, d)
-                    }
-                },
+                "delay" if v.contains("..") => {
+                    let (lo, hi) = range(v)?;
+                    NetSet::Delay(lo, hi)
+                }
+                "delay" => {
+                    let d = duration(v)?;
+                    NetSet::Delay(d, d)
+                }
                 _ => NetSet::Reorder(switch(v)?),
             })
         })
@@ -271,16 +304,18 @@ pub(super) fn parse_expect(args: &[&str]) -> R<Expect> {
             let entries = entries
                 .iter()
                 .map(|e| {
-                    let (i, t) = e
-                        .split_once('@')
-                        .ok_or_else(|| format!("`{e}` is not INDEX@TERM"))?;
-                    Ok((number(i)?, number(t)?))
+                    let bad = || format!("`{e}` is not INDEX@TERM (e.g. 3@2)");
+                    let (i, t) = e.split_once('@').ok_or_else(bad)?;
+                    match (i.parse(), t.parse()) {
+                        (Ok(i), Ok(t)) => Ok((i, t)),
+                        _ => Err(bad()),
+                    }
                 })
                 .collect::<R<_>>()?;
             Expect::Log(node(n)?, entries)
         }
         ["term", n, "=", t] => Expect::Term(node(n)?, number(t)?),
-        ["role", n, r] => Expect::Role(node(n)?, r.to_string()),
+        ["role", n, r] => Expect::Role(node(n)?, role(r)?),
         ["violation", p] => Expect::Violation(property(p)?),
         ["safe"] => Expect::Safe,
         ["linearizable"] => Expect::Linearizable,
@@ -288,6 +323,18 @@ pub(super) fn parse_expect(args: &[&str]) -> R<Expect> {
         ["held", n] => Expect::Held(number(n)? as usize),
         _ => return Err(usage.into()),
     })
+}
+
+/// The roles `expect role` knows: as the status line names them, or `crashed`.
+const ROLES: [&str; 5] = ["Follower", "PreCandidate", "Candidate", "Leader", "crashed"];
+
+/// A role as `expect role` names it (any case), spelled as the status line has it.
+fn role(word: &str) -> R<String> {
+    ROLES
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(word))
+        .map(|r| r.to_string())
+        .ok_or_else(|| format!("`{word}` is not a role ({})", ROLES.join(", ")))
 }
 
 /// A safety property by its name without spaces (`LeaderCompleteness`; case, spaces,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::error::NotLeader;
 use crate::status::Status;
 use crate::types::{NodeId, Role};
 
@@ -12,10 +13,20 @@ use super::{label, summary, Runner, R};
 impl Runner<'_> {
     /// `propose`: a labelled entry straight to a node.
     pub(super) fn propose(&mut self, id: NodeId, what: &str, out: &mut Vec<String>) -> R {
-        let id = self.known(id)?;
-        match self.cluster()?.propose(id, label(what)) {
+        let id = self.running(id)?;
+        let c = self.cluster()?;
+        match c.propose(id, label(what)) {
             Ok((index, term)) => out.push(format!("n{id}: index {index}, term {term}")),
-            Err(e) => out.push(format!("n{id}: {e}")),
+            // The node may still believe in a leader that has crashed since.
+            Err(NotLeader { leader: Some(l) }) if !c.status(l).alive => out.push(format!(
+                "n{id}: not the leader; the leader it knows, n{l}, is crashed"
+            )),
+            Err(NotLeader { leader: Some(l) }) => {
+                out.push(format!("n{id}: not the leader; try n{l}"))
+            }
+            Err(NotLeader { leader: None }) => {
+                out.push(format!("n{id}: not the leader; no leader known"))
+            }
         }
         Ok(())
     }

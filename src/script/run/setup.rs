@@ -71,7 +71,14 @@ impl Runner<'_> {
 
     /// `add_node`.
     pub(super) fn add_node(&mut self, out: &mut Vec<String>) -> R {
-        let id = self.cluster()?.add_node().map_err(|e| e.to_string())?;
+        let c = self.cluster()?;
+        if c.ids().len() >= crate::script::parse::MAX_NODES {
+            return Err(format!(
+                "the cluster has {} nodes already, the most a script's cluster may have",
+                crate::script::parse::MAX_NODES
+            ));
+        }
+        let id = c.add_node().map_err(|e| e.to_string())?;
         out.push(format!("added n{id}"));
         Ok(())
     }
@@ -86,7 +93,7 @@ impl Runner<'_> {
 
     /// `transfer`: hands leadership to `to`.
     pub(super) fn transfer(&mut self, to: NodeId) -> R {
-        let to = self.known(to)?;
+        let to = self.running(to)?;
         self.cluster()?
             .transfer_leader(to)
             .map_err(|e| e.to_string())
