@@ -41,7 +41,7 @@ use raftsim::state_machine::Noop;
 use raftsim::svg::latency::{latency_svg, LatencyPoint, CSS as LATENCY_CSS};
 use raftsim::{Cluster, Config, StateMachine};
 
-use crate::common::{count, refuse, seconds, Invocation, Progress};
+use crate::common::{count, refuse, wall_seconds, Invocation, Progress};
 
 /// Replicated writes per second and their latency, against an echo baseline (the
 /// ceiling of this design) and openraft's published figures. Measures the threaded
@@ -56,7 +56,7 @@ pub struct Args {
     #[arg(long, value_name = "N,..", value_delimiter = ',', value_parser = count, default_value = "3,5")]
     nodes: Vec<usize>,
     /// Measured time per cell, in seconds.
-    #[arg(long, value_name = "S", value_parser = seconds, default_value = "2")]
+    #[arg(long, value_name = "S", value_parser = wall_seconds, default_value = "2")]
     secs: f64,
     /// Requests a client sends together and waits for.
     #[arg(long, value_name = "N", value_parser = count, default_value = "1")]

@@ -24,7 +24,7 @@ use clap::Parser;
 use raftsim::check::{history_html, KvModel};
 use raftsim::explore::{explore, ExploreOptions, SeedReport, UnsafeSwitch};
 
-use crate::common::{count, seconds, Invocation, Progress};
+use crate::common::{count, virtual_seconds, Invocation, Progress};
 
 /// Runs random fault schedules on the simulated runtime and checks each: the five
 /// safety properties, linearizability, exactly-once and liveness. The last line is
@@ -42,7 +42,7 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = count)]
     nodes: Option<usize>,
     /// Virtual seconds each seed runs.
-    #[arg(long, value_name = "S", value_parser = seconds, default_value = "10")]
+    #[arg(long, value_name = "S", value_parser = virtual_seconds, default_value = "10")]
     virtual_secs: f64,
     /// A Config teaching switch, without its `unsafe_` prefix (e.g. commit_previous_term_entries).
     #[arg(long = "unsafe", value_name = "NAME", value_parser = |v: &str| v.parse::<UnsafeSwitch>())]

@@ -136,3 +136,79 @@ fn bench_plots_each_cells_latency_over_time() {
     assert!(err.contains("1/1 cells"), "progress on stderr:\n{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs raftsim and kills it if it has not finished within `secs`: a hang fails the
+/// test instead of stalling it.
+fn raftsim_within(secs: u64, args: &[&str]) -> (i32, String, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run raftsim");
+    // Drain both pipes on threads, so a chatty child cannot block on a full pipe.
+    let mut out_pipe = child.stdout.take().unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out_pipe.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err_pipe.read_to_string(&mut s);
+        s
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for raftsim") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("raftsim {args:?} did not finish within {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (
+        status.code().expect("an exit status"),
+        out.join().unwrap(),
+        err.join().unwrap(),
+    )
+}
+
+/// Asserts exit status 2 with a message as clap prints it (pointing to `--help`)
+/// containing each of `says`, before anything ran.
+fn assert_usage_error(args: &[&str], says: &[&str]) {
+    let (code, out, err) = raftsim_within(30, args);
+    assert_eq!(code, 2, "{args:?}: status {code}\n{out}{err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked:\n{err}");
+    for s in says {
+        assert!(err.contains(s), "{args:?} should say {s:?}:\n{err}");
+    }
+    assert!(
+        err.starts_with("error: ") && err.contains("try '--help'"),
+        "{args:?}: a message as clap prints it:\n{err}"
+    );
+    assert!(out.is_empty(), "{args:?} ran something:\n{out}");
+}
+
+#[test]
+fn huge_seconds_are_refused_with_the_bound() {
+    assert_usage_error(
+        &["explore", "--seeds", "1..=2", "--virtual-secs", "1e308"],
+        &["--virtual-secs", "86400"],
+    );
+    assert_usage_error(
+        &["simbench", "--virtual-secs", "1e308", "--runs", "1"],
+        &["--virtual-secs", "86400"],
+    );
+    assert_usage_error(
+        &["bench", "--secs", "1e308", "--workloads", "echo"],
+        &["--secs", "3600"],
+    );
+    assert_usage_error(&["idle", "idle", "--secs", "1e308"], &["--secs", "3600"]);
+}
