@@ -24,7 +24,7 @@ use clap::Parser;
 use raftsim::check::{history_html, KvModel};
 use raftsim::explore::{explore, ExploreOptions, SeedReport, UnsafeSwitch};
 
-use crate::common::{count, virtual_seconds, Invocation, Progress};
+use crate::common::{count, virtual_seconds, Invocation, Progress, MAX_VIRTUAL_SECS};
 
 /// Runs random fault schedules on the simulated runtime and checks each: the five
 /// safety properties, linearizability, exactly-once and liveness. The last line is
@@ -38,11 +38,11 @@ pub struct Args {
     /// One seed, with its fault schedule printed (and its pictures if it fails).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-    /// Cluster size (default: 3, 5 or 7, drawn per seed).
-    #[arg(long, value_name = "N", value_parser = count)]
+    /// Cluster size, 1 to 9 (default: 3, 5 or 7, drawn per seed).
+    #[arg(long, value_name = "N", value_parser = cluster_size)]
     nodes: Option<usize>,
-    /// Virtual seconds each seed runs.
-    #[arg(long, value_name = "S", value_parser = virtual_seconds, default_value = "10")]
+    /// Virtual seconds each seed runs, 1 to 86400.
+    #[arg(long, value_name = "S", value_parser = seed_seconds, default_value = "10")]
     virtual_secs: f64,
     /// A Config teaching switch, without its `unsafe_` prefix (e.g. commit_previous_term_entries).
     #[arg(long = "unsafe", value_name = "NAME", value_parser = |v: &str| v.parse::<UnsafeSwitch>())]
@@ -81,6 +81,25 @@ struct Run {
     out: PathBuf,
     stop_after: Option<u64>,
     how: Invocation,
+}
+
+/// `--nodes`: the explorer's clusters have 1 to 9 nodes (`ExploreOptions::validate`).
+fn cluster_size(v: &str) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=9).contains(&n) => Ok(n),
+        _ => Err(format!("expected a cluster of 1 to 9 nodes; got {v:?}")),
+    }
+}
+
+/// `--virtual-secs`: at least a second of virtual time (`ExploreOptions::validate`),
+/// at most a day.
+fn seed_seconds(v: &str) -> Result<f64, String> {
+    match virtual_seconds(v) {
+        Ok(s) if s >= 1.0 => Ok(s),
+        _ => Err(format!(
+            "expected a number of virtual seconds from 1 to {MAX_VIRTUAL_SECS} (a day); got {v:?}"
+        )),
+    }
 }
 
 fn parse_range(s: &str) -> Result<RangeInclusive<u64>, String> {

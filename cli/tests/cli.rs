@@ -212,3 +212,13 @@ fn huge_seconds_are_refused_with_the_bound() {
     );
     assert_usage_error(&["idle", "idle", "--secs", "1e308"], &["--secs", "3600"]);
 }
+
+#[test]
+fn explore_nodes_and_virtual_secs_state_their_range() {
+    assert_usage_error(&["explore", "--nodes", "10"], &["--nodes", "1 to 9"]);
+    assert_usage_error(&["explore", "--nodes", "0"], &["--nodes", "1 to 9"]);
+    assert_usage_error(
+        &["explore", "--virtual-secs", "0.5"],
+        &["--virtual-secs", "1 to 86400"],
+    );
+}
