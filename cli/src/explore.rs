@@ -123,8 +123,19 @@ fn parse_range(s: &str) -> Result<RangeInclusive<u64>, String> {
     if r.is_empty() {
         return Err("the range is empty (write A..=B with A <= B)".into());
     }
+    let seeds = u128::from(r.end() - r.start()) + 1;
+    if seeds > MAX_SEEDS {
+        return Err(format!(
+            "{seeds} seeds: a campaign runs at most 2^48 ({MAX_SEEDS}) seeds; \
+             split the range"
+        ));
+    }
     Ok(r)
 }
+
+/// The most seeds one campaign runs: 2^48, years of work at a million seeds a minute,
+/// and a count that no counter here overflows.
+const MAX_SEEDS: u128 = 1 << 48;
 
 impl Run {
     fn new(a: Args, how: Invocation) -> Result<Run, String> {
@@ -193,6 +204,8 @@ pub fn run(args: Args, how: Invocation) -> i32 {
     if args.one {
         return replay_one(&args);
     }
+    // At most 2^48 (`parse_range`), so neither this nor the shared counter below
+    // overflows, whatever the range's ends.
     let total = args.seeds.end() - args.seeds.start() + 1;
     eprintln!(
         "exploring seeds {}..={} ({total} seeds, {} thread(s))",
@@ -200,7 +213,9 @@ pub fn run(args: Args, how: Invocation) -> i32 {
         args.seeds.end(),
         args.jobs
     );
-    let next = AtomicU64::new(*args.seeds.start());
+    // The next seed's place in the range: counting places rather than seeds, a range
+    // ending at u64::MAX ends (the seed after it would wrap to 0).
+    let next = AtomicU64::new(0);
     let (passed, failed, done) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
     let stop = AtomicBool::new(false);
     let results: Mutex<Vec<SeedReport>> = Mutex::new(Vec::new());
@@ -209,10 +224,11 @@ pub fn run(args: Args, how: Invocation) -> i32 {
     std::thread::scope(|s| {
         for _ in 0..args.jobs {
             s.spawn(|| loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed > *args.seeds.end() || stop.load(Ordering::Relaxed) {
+                let place = next.fetch_add(1, Ordering::Relaxed);
+                if place >= total || stop.load(Ordering::Relaxed) {
                     return;
                 }
+                let seed = args.seeds.start() + place;
                 let report = explore(seed, &args.options).report;
                 if report.passed {
                     passed.fetch_add(1, Ordering::Relaxed);

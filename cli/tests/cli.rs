@@ -222,3 +222,31 @@ fn explore_nodes_and_virtual_secs_state_their_range() {
         &["--virtual-secs", "1 to 86400"],
     );
 }
+
+#[test]
+fn explore_seed_ranges_at_the_end_of_u64_run_and_huge_ones_are_refused() {
+    let max = u64::MAX.to_string();
+    let one = format!("{max}..={max}");
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "explore",
+            "--seeds",
+            &one,
+            "--virtual-secs",
+            "1",
+            "--jobs",
+            "2",
+        ],
+    );
+    assert!(code == 0 || code == 1, "status {code}\n{out}{err}");
+    assert!(
+        out.ends_with("1 passed, 0 failed\n") || out.ends_with("0 passed, 1 failed\n"),
+        "{out}"
+    );
+    assert!(err.contains("(1 seeds"), "{err}");
+    assert_usage_error(
+        &["explore", "--seeds", &format!("0..={max}")],
+        &["--seeds", "2^48"],
+    );
+}
