@@ -50,9 +50,9 @@ pub struct Args {
     /// Write one result per seed as a JSON line to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Worker threads (default: the machine's cores). Each seed runs alone on one
-    /// thread, so results do not depend on it.
-    #[arg(long, value_name = "N", value_parser = count)]
+    /// Worker threads, 1 to 1024 (default: the machine's cores; never more than the
+    /// seeds). Each seed runs alone on one thread, so results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = jobs)]
     jobs: Option<usize>,
     /// Where a failing seed's timeline and history pictures go.
     #[arg(long, value_name = "DIR", default_value = "target/explore")]
@@ -102,6 +102,19 @@ fn seed_seconds(v: &str) -> Result<f64, String> {
     }
 }
 
+/// `--jobs`: 1 to `MAX_JOBS` threads.
+fn jobs(v: &str) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a number of threads from 1 to {MAX_JOBS}; got {v:?}"
+        )),
+    }
+}
+
+/// The most worker threads `--jobs` starts: far more than any machine's cores.
+const MAX_JOBS: usize = 1024;
+
 fn parse_range(s: &str) -> Result<RangeInclusive<u64>, String> {
     let num = |x: &str| {
         x.trim()
@@ -146,14 +159,19 @@ impl Run {
             ..ExploreOptions::default()
         };
         options.validate()?;
+        let seeds = a.seed.map_or(a.seeds, |n| n..=n);
+        let jobs = a
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        // A thread with no seed to run would only start and stop.
+        let seed_count = usize::try_from(seeds.end() - seeds.start() + 1).unwrap_or(usize::MAX);
+        let jobs = jobs.min(seed_count);
         Ok(Run {
-            seeds: a.seed.map_or(a.seeds, |n| n..=n),
+            seeds,
             one: a.seed.is_some(),
             options,
             json: a.json,
-            jobs: a
-                .jobs
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            jobs,
             out: a.out,
             stop_after: a.stop_after,
             how,

@@ -250,3 +250,22 @@ fn explore_seed_ranges_at_the_end_of_u64_run_and_huge_ones_are_refused() {
         &["--seeds", "2^48"],
     );
 }
+
+#[test]
+fn explore_jobs_are_bounded_and_capped_at_the_seeds() {
+    assert_usage_error(&["explore", "--jobs", "100000"], &["--jobs", "1 to 1024"]);
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "explore",
+            "--seeds",
+            "1..=1",
+            "--virtual-secs",
+            "1",
+            "--jobs",
+            "8",
+        ],
+    );
+    assert!(code == 0 || code == 1, "status {code}\n{out}{err}");
+    assert!(err.contains("(1 seeds, 1 thread(s))"), "{err}");
+}
