@@ -219,8 +219,20 @@ pub fn run(args: Args, how: Invocation) -> i32 {
             return 2;
         }
     };
+    // Files are opened before the run, so that a bad path is refused at once rather
+    // than after a campaign of hours.
+    let json = match &args.json {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some((path, f)),
+            Err(e) => {
+                eprintln!("error: --json {}: {e}", path.display());
+                return 2;
+            }
+        },
+    };
     if args.one {
-        return replay_one(&args);
+        return replay_one(&args, json);
     }
     // At most 2^48 (`parse_range`), so neither this nor the shared counter below
     // overflows, whatever the range's ends.
@@ -287,8 +299,8 @@ pub fn run(args: Args, how: Invocation) -> i32 {
         events as f64 / secs / 1e6,
         virtual_ms as f64 / 1000.0 / secs
     );
-    if let Some(path) = &args.json {
-        if let Err(e) = write_json(path, &results) {
+    if let Some((path, file)) = json {
+        if let Err(e) = write_json(file, &results) {
             eprintln!("error: --json {}: {e}", path.display());
             return 2;
         }
@@ -299,8 +311,8 @@ pub fn run(args: Args, how: Invocation) -> i32 {
 }
 
 /// One JSON line per seed's report.
-fn write_json(path: &std::path::Path, results: &[SeedReport]) -> std::io::Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+fn write_json(file: std::fs::File, results: &[SeedReport]) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(file);
     for r in results {
         writeln!(
             f,
@@ -311,8 +323,9 @@ fn write_json(path: &std::path::Path, results: &[SeedReport]) -> std::io::Result
     f.flush()
 }
 
-/// One seed: its schedule, its verdicts, and on failure its pictures.
-fn replay_one(args: &Run) -> i32 {
+/// One seed: its schedule, its verdicts, and on failure its pictures; its JSON line
+/// to `json` if given.
+fn replay_one(args: &Run, json: Option<(&PathBuf, std::fs::File)>) -> i32 {
     let seed = *args.seeds.start();
     let options = ExploreOptions {
         trace_messages: true,
@@ -350,6 +363,12 @@ fn replay_one(args: &Run) -> i32 {
             history.display()
         );
         println!("replay: {}", replay_command(r, args));
+    }
+    if let Some((path, file)) = json {
+        if let Err(e) = write_json(file, std::slice::from_ref(r)) {
+            eprintln!("error: --json {}: {e}", path.display());
+            return 2;
+        }
     }
     let (p, f) = if r.passed { (1, 0) } else { (0, 1) };
     println!("{p} passed, {f} failed");

@@ -196,6 +196,13 @@ fn assert_usage_error(args: &[&str], says: &[&str]) {
     assert!(out.is_empty(), "{args:?} ran something:\n{out}");
 }
 
+/// A folder of its own for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("raftsim-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[test]
 fn huge_seconds_are_refused_with_the_bound() {
     assert_usage_error(
@@ -268,4 +275,47 @@ fn explore_jobs_are_bounded_and_capped_at_the_seeds() {
     );
     assert!(code == 0 || code == 1, "status {code}\n{out}{err}");
     assert!(err.contains("(1 seeds, 1 thread(s))"), "{err}");
+}
+
+#[test]
+fn explore_refuses_a_json_file_it_cannot_create_before_running() {
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "explore",
+            "--seeds",
+            "1..=1",
+            "--virtual-secs",
+            "1",
+            "--json",
+            "/nonexistent/x.json",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("--json /nonexistent/x.json"), "{err}");
+    assert!(out.is_empty(), "nothing ran:\n{out}");
+    assert!(!err.contains("exploring"), "nothing ran:\n{err}");
+}
+
+#[test]
+fn explore_one_seed_writes_its_json_line() {
+    let dir = scratch("explore-json");
+    let json = dir.join("one.jsonl");
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "explore",
+            "--seed",
+            "3",
+            "--virtual-secs",
+            "1",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let line = std::fs::read_to_string(&json).expect("the JSON file");
+    assert!(line.starts_with("{\"seed\":3,"), "{line}");
+    assert_eq!(line.lines().count(), 1, "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
