@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use raftsim::check::{history_html, KvModel};
-use raftsim::explore::{explore, ExploreOptions, SeedReport, UnsafeSwitch};
+use raftsim::explore::{explore, Exploration, ExploreOptions, SeedReport, UnsafeSwitch};
 
 use crate::common::{count, virtual_seconds, Invocation, Progress, MAX_VIRTUAL_SECS};
 
@@ -221,6 +221,10 @@ pub fn run(args: Args, how: Invocation) -> i32 {
     };
     // Files are opened before the run, so that a bad path is refused at once rather
     // than after a campaign of hours.
+    if let Err(e) = check_out(&args.out) {
+        eprintln!("error: --out {}: {e}", args.out.display());
+        return 2;
+    }
     let json = match &args.json {
         None => None,
         Some(path) => match std::fs::File::create(path) {
@@ -310,6 +314,41 @@ pub fn run(args: Args, how: Invocation) -> i32 {
     i32::from(f > 0)
 }
 
+/// Whether `dir` can be the folder of a failing seed's pictures: a folder, or a path
+/// whose nearest existing ancestor is a folder (created only when a seed fails, so
+/// that a passing run leaves no trace).
+fn check_out(dir: &std::path::Path) -> Result<(), String> {
+    let existing = dir
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .find(|p| p.exists());
+    match existing {
+        Some(p) if !p.is_dir() && p == dir => {
+            Err("exists and is not a folder; --out takes a folder for the pictures".into())
+        }
+        Some(p) if !p.is_dir() => Err(format!(
+            "{} is not a folder, so no folder can be made inside it",
+            p.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a failing seed's timeline and history pictures into `dir`; returns their paths.
+fn write_pictures(
+    dir: &std::path::Path,
+    seed: u64,
+    run: &Exploration,
+) -> std::io::Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir)?;
+    let timeline = dir.join(format!("seed-{seed}-timeline.html"));
+    let history = dir.join(format!("seed-{seed}-history.html"));
+    let title = format!("explore seed {seed}");
+    raftsim::timeline::write_html(&timeline, &run.trace, &title)?;
+    history_html::write_html(&history, &KvModel, &run.history.operations(), &run.check)?;
+    Ok((timeline, history))
+}
+
 /// One JSON line per seed's report.
 fn write_json(file: std::fs::File, results: &[SeedReport]) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::new(file);
@@ -345,23 +384,25 @@ fn replay_one(args: &Run, json: Option<(&PathBuf, std::fs::File)>) -> i32 {
         println!("  {line}");
     }
     println!("linearizability: {}", r.linearizability);
+    // A picture that cannot be written (a full disk, no permission) does not hide the
+    // verdict: it is printed, then the error, and the status is 2.
+    let mut status = 0;
     if !r.passed {
-        std::fs::create_dir_all(&args.out).expect("create the output folder");
-        let timeline = args.out.join(format!("seed-{seed}-timeline.html"));
-        let history = args.out.join(format!("seed-{seed}-history.html"));
-        let title = format!("explore seed {seed}");
-        raftsim::timeline::write_html(&timeline, &run.trace, &title).expect("write the timeline");
-        history_html::write_html(&history, &KvModel, &run.history.operations(), &run.check)
-            .expect("write the history");
         println!("FAILED:");
         for f in &r.failures {
             println!("  {f}");
         }
-        println!(
-            "timeline: {}\nhistory: {}",
-            timeline.display(),
-            history.display()
-        );
+        match write_pictures(&args.out, seed, &run) {
+            Ok((timeline, history)) => println!(
+                "timeline: {}\nhistory: {}",
+                timeline.display(),
+                history.display()
+            ),
+            Err(e) => {
+                eprintln!("error: --out {}: {e}", args.out.display());
+                status = 2;
+            }
+        }
         println!("replay: {}", replay_command(r, args));
     }
     if let Some((path, file)) = json {
@@ -372,5 +413,8 @@ fn replay_one(args: &Run, json: Option<(&PathBuf, std::fs::File)>) -> i32 {
     }
     let (p, f) = if r.passed { (1, 0) } else { (0, 1) };
     println!("{p} passed, {f} failed");
+    if status != 0 {
+        return status;
+    }
     i32::from(f > 0)
 }

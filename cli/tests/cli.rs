@@ -319,3 +319,31 @@ fn explore_one_seed_writes_its_json_line() {
     assert_eq!(line.lines().count(), 1, "{line}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn explore_refuses_an_out_folder_it_cannot_create_before_running() {
+    let dir = scratch("explore-out");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    for out_dir in [file.to_str().unwrap(), "/dev/null/x"] {
+        let (code, out, err) = raftsim_within(
+            60,
+            &[
+                "explore",
+                "--seed",
+                "1",
+                "--virtual-secs",
+                "3",
+                "--unsafe",
+                "stale_reads",
+                "--out",
+                out_dir,
+            ],
+        );
+        assert_eq!(code, 2, "--out {out_dir}: {out}{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains(&format!("--out {out_dir}")), "{err}");
+        assert!(out.is_empty(), "nothing ran:\n{out}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
