@@ -69,8 +69,8 @@ pub struct Args {
         default_value = "echo,noop,put,get"
     )]
     workloads: Vec<Workload>,
-    /// Compact every N entries (default: never).
-    #[arg(long, value_name = "N")]
+    /// Compact every N entries, 1 or more (default: never).
+    #[arg(long, value_name = "N", value_parser = |v: &str| count(v).map(|n| n as u64))]
     snapshot: Option<u64>,
     /// Runs per cell; medians are printed.
     #[arg(long, value_name = "N", value_parser = count, default_value = "1")]

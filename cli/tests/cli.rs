@@ -347,3 +347,23 @@ fn explore_refuses_an_out_folder_it_cannot_create_before_running() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bench_refuses_snapshot_0_before_running() {
+    assert_usage_error(
+        &[
+            "bench",
+            "--snapshot",
+            "0",
+            "--nodes",
+            "3",
+            "--clients",
+            "1",
+            "--secs",
+            "0.1",
+            "--workloads",
+            "echo,noop",
+        ],
+        &["--snapshot", "1 or more"],
+    );
+}
