@@ -367,3 +367,29 @@ fn bench_refuses_snapshot_0_before_running() {
         &["--snapshot", "1 or more"],
     );
 }
+
+#[test]
+fn bench_says_when_no_operation_completed() {
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "bench",
+            "--nodes",
+            "3",
+            "--clients",
+            "1",
+            "--per-call",
+            "1000000",
+            "--secs",
+            "0.1",
+            "--workloads",
+            "get",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("no operation completed in the measured time"),
+        "{out}"
+    );
+    assert!(!out.contains("0.000"), "no made-up latencies:\n{out}");
+}
