@@ -69,6 +69,18 @@ pub fn wall_seconds(v: &str) -> Result<f64, String> {
     }
 }
 
+/// A bad value that only the options together show, reported as clap reports a bad
+/// value: `error: MESSAGE`, the subcommand's usage line, exit status 2.
+pub fn invalid<A: clap::CommandFactory>(how: Invocation, subcommand: &str, message: &str) -> i32 {
+    // The usage line names the command as the user ran it (as `lib.rs` sets it up).
+    let bin = how.prefix(subcommand, how == Invocation::Example);
+    let e = A::command()
+        .bin_name(bin)
+        .error(clap::error::ErrorKind::ValueValidation, message);
+    let _ = e.print();
+    e.exit_code()
+}
+
 /// `LO-HI`, two whole numbers, LO at most HI.
 pub fn range(v: &str) -> Result<(u64, u64), String> {
     let parsed = v.split_once('-').and_then(|(lo, hi)| {

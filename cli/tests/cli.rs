@@ -393,3 +393,43 @@ fn bench_says_when_no_operation_completed() {
     );
     assert!(!out.contains("0.000"), "no made-up latencies:\n{out}");
 }
+
+#[test]
+fn figure16_refuses_a_wire_or_disk_slower_than_the_election_timeout() {
+    let dir = scratch("figure16-bounds");
+    let svg = dir.join("f.svg");
+    let svg = svg.to_str().unwrap();
+    let common = ["figure16", "--sim", "--trials", "1", "--lines", "150-300"];
+    let mut args = common.to_vec();
+    args.extend(["--out", svg, "--delay-us", "150000-150000"]);
+    assert_usage_error(&args, &["--delay-us", "150 ms"]);
+    let mut args = common.to_vec();
+    args.extend(["--out", svg, "--storage-us", "99999999999999"]);
+    assert_usage_error(&args, &["--storage-us", "150 ms"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn figure16_without_a_stable_leader_is_an_error_not_a_panic() {
+    let dir = scratch("figure16-noleader");
+    let svg = dir.join("f.svg");
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "figure16",
+            "--sim",
+            "--trials",
+            "1",
+            "--lines",
+            "150-300",
+            "--delay-us",
+            "140000-140000",
+            "--out",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("no stable leader"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
