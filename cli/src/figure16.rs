@@ -190,7 +190,7 @@ fn us_words(us: u64) -> String {
 
 /// Microseconds as a number of milliseconds: `150`, `1.5`.
 fn us_in_ms(us: u64) -> String {
-    if us % 1000 == 0 {
+    if us.is_multiple_of(1000) {
         (us / 1000).to_string()
     } else {
         (us as f64 / 1000.0).to_string()
