@@ -41,7 +41,7 @@ use raftsim::state_machine::Noop;
 use raftsim::svg::latency::{latency_svg, LatencyPoint, CSS as LATENCY_CSS};
 use raftsim::{Cluster, Config, StateMachine};
 
-use crate::common::{count, refuse, seconds, Invocation, Progress};
+use crate::common::{count, refuse, wall_seconds, Invocation, Progress};
 
 /// Replicated writes per second and their latency, against an echo baseline (the
 /// ceiling of this design) and openraft's published figures. Measures the threaded
@@ -56,7 +56,7 @@ pub struct Args {
     #[arg(long, value_name = "N,..", value_delimiter = ',', value_parser = count, default_value = "3,5")]
     nodes: Vec<usize>,
     /// Measured time per cell, in seconds.
-    #[arg(long, value_name = "S", value_parser = seconds, default_value = "2")]
+    #[arg(long, value_name = "S", value_parser = wall_seconds, default_value = "2")]
     secs: f64,
     /// Requests a client sends together and waits for.
     #[arg(long, value_name = "N", value_parser = count, default_value = "1")]
@@ -69,8 +69,8 @@ pub struct Args {
         default_value = "echo,noop,put,get"
     )]
     workloads: Vec<Workload>,
-    /// Compact every N entries (default: never).
-    #[arg(long, value_name = "N")]
+    /// Compact every N entries, 1 or more (default: never).
+    #[arg(long, value_name = "N", value_parser = |v: &str| count(v).map(|n| n as u64))]
     snapshot: Option<u64>,
     /// Runs per cell; medians are printed.
     #[arg(long, value_name = "N", value_parser = count, default_value = "1")]
@@ -248,7 +248,10 @@ pub fn run(args: Args, _how: Invocation) -> i32 {
                     echo_rate = Some(r.rate);
                 }
                 let of_echo = match echo_rate {
-                    Some(e) if w != Workload::Echo => format!("{:.0}%", 100.0 * r.rate / e),
+                    Some(e) if w != Workload::Echo && e > 0.0 && r.completed() => {
+                        format!("{:.0}%", 100.0 * r.rate / e)
+                    }
+                    Some(_) if w != Workload::Echo => "-".to_string(),
                     _ => String::new(),
                 };
                 let reference = OPENRAFT
@@ -257,14 +260,27 @@ pub fn run(args: Args, _how: Invocation) -> i32 {
                     .filter(|_| w == Workload::Noop)
                     .map(|(_, one, four)| if per_call == 4 { *four } else { *one })
                     .unwrap_or("");
-                println!(
-                    "{n:>5} {c:>7} {:>8} {:>11.0} {:>8.3} {:>8.3} {:>8.3} {of_echo:>8}  {reference:>12}",
-                    w.name(),
-                    r.rate,
-                    ms(r.p50),
-                    ms(r.p99),
-                    ms(r.max)
-                );
+                match (r.p50, r.p99, r.max) {
+                    (Some(p50), Some(p99), Some(max)) if r.completed() => println!(
+                        "{n:>5} {c:>7} {:>8} {:>11.0} {:>8.3} {:>8.3} {:>8.3} {of_echo:>8}  {reference:>12}",
+                        w.name(),
+                        r.rate,
+                        ms(p50),
+                        ms(p99),
+                        ms(max)
+                    ),
+                    // No rate or latency to show: say so rather than print zeros.
+                    _ => println!(
+                        "{n:>5} {c:>7} {:>8} {:>11} {:>8} {:>8} {:>8} {of_echo:>8}  {reference:>12}  \
+                         no operation completed in the measured time{}",
+                        w.name(),
+                        "-",
+                        "-",
+                        "-",
+                        "-",
+                        if repeat > 1 { " (median run)" } else { "" },
+                    ),
+                }
                 if let Some(dir) = &plot_dir {
                     let path = dir.join(format!("bench-{n}n-{c}c-{}.svg", w.name()));
                     match write_latency_svg(&path, &r.calls, w.name(), dur) {
@@ -385,30 +401,37 @@ fn register(cluster: &Cluster<KvStore>, n: usize) -> Vec<u64> {
         .collect()
 }
 
-/// Throughput in requests per second and per-call latency percentiles.
+/// Throughput in requests per second and per-call latency percentiles (`None` when no
+/// call completed in the measured time).
 struct Stats {
     rate: f64,
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
+    p50: Option<Duration>,
+    p99: Option<Duration>,
+    max: Option<Duration>,
     /// Each measured call: when it started (µs after the measurement began) and how
     /// long it took (µs), for the latency-over-time plot.
     calls: Vec<(u64, u64)>,
 }
 
 impl Stats {
+    /// Whether any call completed in the measured time.
+    fn completed(&self) -> bool {
+        self.rate > 0.0
+    }
+
     /// Each figure's median over several runs of a cell (taken separately: on a noisy
-    /// machine the run with the median rate need not have the median latency).
+    /// machine the run with the median rate need not have the median latency). A
+    /// latency's median is over the runs that measured one.
     fn median(runs: &[Stats]) -> Stats {
-        fn mid<T: Copy + PartialOrd>(mut v: Vec<T>) -> T {
+        fn mid<T: Copy + PartialOrd>(mut v: Vec<T>) -> Option<T> {
             v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
-            v[v.len() / 2]
+            v.get(v.len() / 2).copied()
         }
         Stats {
-            rate: mid(runs.iter().map(|r| r.rate).collect()),
-            p50: mid(runs.iter().map(|r| r.p50).collect()),
-            p99: mid(runs.iter().map(|r| r.p99).collect()),
-            max: mid(runs.iter().map(|r| r.max).collect()),
+            rate: mid(runs.iter().map(|r| r.rate).collect()).unwrap_or(0.0),
+            p50: mid(runs.iter().filter_map(|r| r.p50).collect()),
+            p99: mid(runs.iter().filter_map(|r| r.p99).collect()),
+            max: mid(runs.iter().filter_map(|r| r.max).collect()),
             // The plot shows one run as it happened: the first.
             calls: runs.first().map_or(Vec::new(), |r| r.calls.clone()),
         }
@@ -497,9 +520,9 @@ fn drive<T: Target>(t: &mut T, clients: usize, per_call: usize, dur: Duration) -
     latencies.sort();
     let pct = |p: f64| {
         if latencies.is_empty() {
-            return Duration::ZERO;
+            return None;
         }
-        latencies[((latencies.len() - 1) as f64 * p).round() as usize]
+        Some(latencies[((latencies.len() - 1) as f64 * p).round() as usize])
     };
     Stats {
         rate: done as f64 / dur.as_secs_f64(),

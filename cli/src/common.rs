@@ -40,14 +40,45 @@ pub fn count(v: &str) -> Result<usize, String> {
     }
 }
 
-/// A number of seconds above 0, a fraction allowed.
-pub fn seconds(v: &str) -> Result<f64, String> {
-    match v.parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
+/// The most virtual time a simulated run may cover: a day. (Far more than any run
+/// needs, and far below what `Duration` holds.)
+pub const MAX_VIRTUAL_SECS: f64 = 86_400.0;
+
+/// The most wall time one measurement may take: an hour.
+pub const MAX_WALL_SECS: f64 = 3_600.0;
+
+/// A number of virtual seconds above 0 and at most a day, a fraction allowed.
+pub fn virtual_seconds(v: &str) -> Result<f64, String> {
+    match v.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= MAX_VIRTUAL_SECS => Ok(s),
         _ => Err(format!(
-            "expected a number of seconds above 0 (e.g. 2 or 0.5); got {v:?}"
+            "expected a number of virtual seconds above 0 and at most {MAX_VIRTUAL_SECS} \
+             (a day), e.g. 2 or 0.5; got {v:?}"
         )),
     }
+}
+
+/// A number of wall-clock seconds above 0 and at most an hour, a fraction allowed.
+pub fn wall_seconds(v: &str) -> Result<f64, String> {
+    match v.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= MAX_WALL_SECS => Ok(s),
+        _ => Err(format!(
+            "expected a number of seconds above 0 and at most {MAX_WALL_SECS} (an hour), \
+             e.g. 2 or 0.5; got {v:?}"
+        )),
+    }
+}
+
+/// A bad value that only the options together show, reported as clap reports a bad
+/// value: `error: MESSAGE`, the subcommand's usage line, exit status 2.
+pub fn invalid<A: clap::CommandFactory>(how: Invocation, subcommand: &str, message: &str) -> i32 {
+    // The usage line names the command as the user ran it (as `lib.rs` sets it up).
+    let bin = how.prefix(subcommand, how == Invocation::Example);
+    let e = A::command()
+        .bin_name(bin)
+        .error(clap::error::ErrorKind::ValueValidation, message);
+    let _ = e.print();
+    e.exit_code()
 }
 
 /// `LO-HI`, two whole numbers, LO at most HI.
@@ -134,8 +165,15 @@ mod tests {
         assert!(count("0").unwrap_err().contains("1 or more"));
         assert_eq!(range("150-300"), Ok((150, 300)));
         assert!(range("300-150").unwrap_err().contains("LO at most HI"));
-        assert!(seconds("-1").unwrap_err().contains("above 0"));
-        assert!(seconds("abc").is_err());
+        assert!(wall_seconds("-1").unwrap_err().contains("above 0"));
+        assert!(wall_seconds("abc").is_err());
+        assert!(wall_seconds("NaN").is_err());
+        assert_eq!(wall_seconds("3600"), Ok(3600.0));
+        assert!(wall_seconds("1e308").unwrap_err().contains("at most 3600"));
+        assert_eq!(virtual_seconds("0.5"), Ok(0.5));
+        assert!(virtual_seconds("inf")
+            .unwrap_err()
+            .contains("at most 86400"));
     }
 
     #[test]

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use raftsim::check::{history_html, KvModel};
-use raftsim::explore::{explore, ExploreOptions, SeedReport, UnsafeSwitch};
+use raftsim::explore::{explore, Exploration, ExploreOptions, SeedReport, UnsafeSwitch};
 
-use crate::common::{count, seconds, Invocation, Progress};
+use crate::common::{count, virtual_seconds, Invocation, Progress, MAX_VIRTUAL_SECS};
 
 /// Runs random fault schedules on the simulated runtime and checks each: the five
 /// safety properties, linearizability, exactly-once and liveness. The last line is
@@ -38,11 +38,11 @@ pub struct Args {
     /// One seed, with its fault schedule printed (and its pictures if it fails).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-    /// Cluster size (default: 3, 5 or 7, drawn per seed).
-    #[arg(long, value_name = "N", value_parser = count)]
+    /// Cluster size, 1 to 9 (default: 3, 5 or 7, drawn per seed).
+    #[arg(long, value_name = "N", value_parser = cluster_size)]
     nodes: Option<usize>,
-    /// Virtual seconds each seed runs.
-    #[arg(long, value_name = "S", value_parser = seconds, default_value = "10")]
+    /// Virtual seconds each seed runs, 1 to 86400.
+    #[arg(long, value_name = "S", value_parser = seed_seconds, default_value = "10")]
     virtual_secs: f64,
     /// A Config teaching switch, without its `unsafe_` prefix (e.g. commit_previous_term_entries).
     #[arg(long = "unsafe", value_name = "NAME", value_parser = |v: &str| v.parse::<UnsafeSwitch>())]
@@ -50,9 +50,9 @@ pub struct Args {
     /// Write one result per seed as a JSON line to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Worker threads (default: the machine's cores). Each seed runs alone on one
-    /// thread, so results do not depend on it.
-    #[arg(long, value_name = "N", value_parser = count)]
+    /// Worker threads, 1 to 1024 (default: the machine's cores; never more than the
+    /// seeds). Each seed runs alone on one thread, so results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = jobs)]
     jobs: Option<usize>,
     /// Where a failing seed's timeline and history pictures go.
     #[arg(long, value_name = "DIR", default_value = "target/explore")]
@@ -83,6 +83,38 @@ struct Run {
     how: Invocation,
 }
 
+/// `--nodes`: the explorer's clusters have 1 to 9 nodes (`ExploreOptions::validate`).
+fn cluster_size(v: &str) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=9).contains(&n) => Ok(n),
+        _ => Err(format!("expected a cluster of 1 to 9 nodes; got {v:?}")),
+    }
+}
+
+/// `--virtual-secs`: at least a second of virtual time (`ExploreOptions::validate`),
+/// at most a day.
+fn seed_seconds(v: &str) -> Result<f64, String> {
+    match virtual_seconds(v) {
+        Ok(s) if s >= 1.0 => Ok(s),
+        _ => Err(format!(
+            "expected a number of virtual seconds from 1 to {MAX_VIRTUAL_SECS} (a day); got {v:?}"
+        )),
+    }
+}
+
+/// `--jobs`: 1 to `MAX_JOBS` threads.
+fn jobs(v: &str) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a number of threads from 1 to {MAX_JOBS}; got {v:?}"
+        )),
+    }
+}
+
+/// The most worker threads `--jobs` starts: far more than any machine's cores.
+const MAX_JOBS: usize = 1024;
+
 fn parse_range(s: &str) -> Result<RangeInclusive<u64>, String> {
     let num = |x: &str| {
         x.trim()
@@ -104,8 +136,19 @@ fn parse_range(s: &str) -> Result<RangeInclusive<u64>, String> {
     if r.is_empty() {
         return Err("the range is empty (write A..=B with A <= B)".into());
     }
+    let seeds = u128::from(r.end() - r.start()) + 1;
+    if seeds > MAX_SEEDS {
+        return Err(format!(
+            "{seeds} seeds: a campaign runs at most 2^48 ({MAX_SEEDS}) seeds; \
+             split the range"
+        ));
+    }
     Ok(r)
 }
+
+/// The most seeds one campaign runs: 2^48, years of work at a million seeds a minute,
+/// and a count that no counter here overflows.
+const MAX_SEEDS: u128 = 1 << 48;
 
 impl Run {
     fn new(a: Args, how: Invocation) -> Result<Run, String> {
@@ -116,14 +159,19 @@ impl Run {
             ..ExploreOptions::default()
         };
         options.validate()?;
+        let seeds = a.seed.map_or(a.seeds, |n| n..=n);
+        let jobs = a
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        // A thread with no seed to run would only start and stop.
+        let seed_count = usize::try_from(seeds.end() - seeds.start() + 1).unwrap_or(usize::MAX);
+        let jobs = jobs.min(seed_count);
         Ok(Run {
-            seeds: a.seed.map_or(a.seeds, |n| n..=n),
+            seeds,
             one: a.seed.is_some(),
             options,
             json: a.json,
-            jobs: a
-                .jobs
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            jobs,
             out: a.out,
             stop_after: a.stop_after,
             how,
@@ -171,9 +219,27 @@ pub fn run(args: Args, how: Invocation) -> i32 {
             return 2;
         }
     };
-    if args.one {
-        return replay_one(&args);
+    // Files are opened before the run, so that a bad path is refused at once rather
+    // than after a campaign of hours.
+    if let Err(e) = check_out(&args.out) {
+        eprintln!("error: --out {}: {e}", args.out.display());
+        return 2;
     }
+    let json = match &args.json {
+        None => None,
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some((path, f)),
+            Err(e) => {
+                eprintln!("error: --json {}: {e}", path.display());
+                return 2;
+            }
+        },
+    };
+    if args.one {
+        return replay_one(&args, json);
+    }
+    // At most 2^48 (`parse_range`), so neither this nor the shared counter below
+    // overflows, whatever the range's ends.
     let total = args.seeds.end() - args.seeds.start() + 1;
     eprintln!(
         "exploring seeds {}..={} ({total} seeds, {} thread(s))",
@@ -181,7 +247,9 @@ pub fn run(args: Args, how: Invocation) -> i32 {
         args.seeds.end(),
         args.jobs
     );
-    let next = AtomicU64::new(*args.seeds.start());
+    // The next seed's place in the range: counting places rather than seeds, a range
+    // ending at u64::MAX ends (the seed after it would wrap to 0).
+    let next = AtomicU64::new(0);
     let (passed, failed, done) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
     let stop = AtomicBool::new(false);
     let results: Mutex<Vec<SeedReport>> = Mutex::new(Vec::new());
@@ -190,10 +258,11 @@ pub fn run(args: Args, how: Invocation) -> i32 {
     std::thread::scope(|s| {
         for _ in 0..args.jobs {
             s.spawn(|| loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed > *args.seeds.end() || stop.load(Ordering::Relaxed) {
+                let place = next.fetch_add(1, Ordering::Relaxed);
+                if place >= total || stop.load(Ordering::Relaxed) {
                     return;
                 }
+                let seed = args.seeds.start() + place;
                 let report = explore(seed, &args.options).report;
                 if report.passed {
                     passed.fetch_add(1, Ordering::Relaxed);
@@ -234,8 +303,8 @@ pub fn run(args: Args, how: Invocation) -> i32 {
         events as f64 / secs / 1e6,
         virtual_ms as f64 / 1000.0 / secs
     );
-    if let Some(path) = &args.json {
-        if let Err(e) = write_json(path, &results) {
+    if let Some((path, file)) = json {
+        if let Err(e) = write_json(file, &results) {
             eprintln!("error: --json {}: {e}", path.display());
             return 2;
         }
@@ -245,9 +314,44 @@ pub fn run(args: Args, how: Invocation) -> i32 {
     i32::from(f > 0)
 }
 
+/// Whether `dir` can be the folder of a failing seed's pictures: a folder, or a path
+/// whose nearest existing ancestor is a folder (created only when a seed fails, so
+/// that a passing run leaves no trace).
+fn check_out(dir: &std::path::Path) -> Result<(), String> {
+    let existing = dir
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .find(|p| p.exists());
+    match existing {
+        Some(p) if !p.is_dir() && p == dir => {
+            Err("exists and is not a folder; --out takes a folder for the pictures".into())
+        }
+        Some(p) if !p.is_dir() => Err(format!(
+            "{} is not a folder, so no folder can be made inside it",
+            p.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a failing seed's timeline and history pictures into `dir`; returns their paths.
+fn write_pictures(
+    dir: &std::path::Path,
+    seed: u64,
+    run: &Exploration,
+) -> std::io::Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir)?;
+    let timeline = dir.join(format!("seed-{seed}-timeline.html"));
+    let history = dir.join(format!("seed-{seed}-history.html"));
+    let title = format!("explore seed {seed}");
+    raftsim::timeline::write_html(&timeline, &run.trace, &title)?;
+    history_html::write_html(&history, &KvModel, &run.history.operations(), &run.check)?;
+    Ok((timeline, history))
+}
+
 /// One JSON line per seed's report.
-fn write_json(path: &std::path::Path, results: &[SeedReport]) -> std::io::Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+fn write_json(file: std::fs::File, results: &[SeedReport]) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(file);
     for r in results {
         writeln!(
             f,
@@ -258,8 +362,9 @@ fn write_json(path: &std::path::Path, results: &[SeedReport]) -> std::io::Result
     f.flush()
 }
 
-/// One seed: its schedule, its verdicts, and on failure its pictures.
-fn replay_one(args: &Run) -> i32 {
+/// One seed: its schedule, its verdicts, and on failure its pictures; its JSON line
+/// to `json` if given.
+fn replay_one(args: &Run, json: Option<(&PathBuf, std::fs::File)>) -> i32 {
     let seed = *args.seeds.start();
     let options = ExploreOptions {
         trace_messages: true,
@@ -279,26 +384,37 @@ fn replay_one(args: &Run) -> i32 {
         println!("  {line}");
     }
     println!("linearizability: {}", r.linearizability);
+    // A picture that cannot be written (a full disk, no permission) does not hide the
+    // verdict: it is printed, then the error, and the status is 2.
+    let mut status = 0;
     if !r.passed {
-        std::fs::create_dir_all(&args.out).expect("create the output folder");
-        let timeline = args.out.join(format!("seed-{seed}-timeline.html"));
-        let history = args.out.join(format!("seed-{seed}-history.html"));
-        let title = format!("explore seed {seed}");
-        raftsim::timeline::write_html(&timeline, &run.trace, &title).expect("write the timeline");
-        history_html::write_html(&history, &KvModel, &run.history.operations(), &run.check)
-            .expect("write the history");
         println!("FAILED:");
         for f in &r.failures {
             println!("  {f}");
         }
-        println!(
-            "timeline: {}\nhistory: {}",
-            timeline.display(),
-            history.display()
-        );
+        match write_pictures(&args.out, seed, &run) {
+            Ok((timeline, history)) => println!(
+                "timeline: {}\nhistory: {}",
+                timeline.display(),
+                history.display()
+            ),
+            Err(e) => {
+                eprintln!("error: --out {}: {e}", args.out.display());
+                status = 2;
+            }
+        }
         println!("replay: {}", replay_command(r, args));
+    }
+    if let Some((path, file)) = json {
+        if let Err(e) = write_json(file, std::slice::from_ref(r)) {
+            eprintln!("error: --json {}: {e}", path.display());
+            return 2;
+        }
     }
     let (p, f) = if r.passed { (1, 0) } else { (0, 1) };
     println!("{p} passed, {f} failed");
+    if status != 0 {
+        return status;
+    }
     i32::from(f > 0)
 }

@@ -62,7 +62,7 @@ use raftsim::{Cluster, Config, EventKind, NetConfig, NodeId, Role, Runtime};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{count, range, refuse, Invocation, Progress};
+use crate::common::{count, invalid, range, refuse, Invocation, Progress};
 
 /// The paper's Figure 16: time without a leader after the leader crashes, for ten
 /// election timeout ranges, as CDFs (an SVG and the raw times as CSV).
@@ -82,10 +82,12 @@ pub struct Args {
     /// The SVG to write; the CSV goes beside it.
     #[arg(long, value_name = "PATH", default_value = "target/figure16.svg")]
     out: String,
-    /// One-way network delay in µs.
+    /// One-way network delay in µs (HI plus --storage-us below the lowest election
+    /// timeout of the lines).
     #[arg(long, value_name = "LO-HI", value_parser = range, default_value = "1000-2000")]
     delay_us: (u64, u64),
-    /// A storage write in µs.
+    /// A storage write in µs (plus the highest --delay-us, below the lowest election
+    /// timeout of the lines).
     #[arg(long, value_name = "US", default_value = "6000")]
     storage_us: u64,
     /// PreVote and CheckQuorum on (off, as in the paper).
@@ -143,6 +145,58 @@ const THREADED: [(&str, u64, u64, u64, u64, usize); 10] = [
 /// A trial that has not ended after this long is recorded at this value (and counted).
 const TRIAL_CAP: Duration = Duration::from_secs(30);
 
+/// Whether an election can finish with the chosen lines' timeouts: a message's
+/// one-way delay plus a storage write must stay below the lowest election timeout.
+/// Otherwise a follower's vote, or a new leader's first heartbeat, comes after the
+/// timers have fired again, and the cluster never settles on a leader.
+fn check_wire_and_disk(args: &Args) -> Result<(), String> {
+    let lowest = LINES
+        .iter()
+        .filter(|&&(lo, hi, ..)| {
+            args.lines.is_empty() || args.lines.contains(&format!("{lo}-{hi}"))
+        })
+        .min_by_key(|&&(lo, ..)| lo)
+        .expect("at least one line");
+    let (lo, hi) = (lowest.0, lowest.1);
+    let limit_us = lo * 1000;
+    let (delay, storage) = (args.delay_us.1, args.storage_us);
+    if delay.saturating_add(storage) < limit_us {
+        return Ok(());
+    }
+    let option = if storage >= limit_us && delay < limit_us {
+        format!("--storage-us {storage}")
+    } else if delay >= limit_us && storage < limit_us {
+        format!("--delay-us {}-{}", args.delay_us.0, delay)
+    } else {
+        format!(
+            "--delay-us {}-{} with --storage-us {storage}",
+            args.delay_us.0, delay
+        )
+    };
+    Err(format!(
+        "{option}: a message's one-way delay (up to {}) plus a storage write ({}) must \
+         stay below the lowest election timeout of the chosen lines ({lo} ms, line {lo}-{hi}); \
+         otherwise votes and heartbeats arrive after the timers fire again and no \
+         election can finish",
+        us_words(delay),
+        us_words(storage)
+    ))
+}
+
+/// Microseconds in milliseconds, as words: `150 ms`, `1.5 ms`.
+fn us_words(us: u64) -> String {
+    format!("{} ms", us_in_ms(us))
+}
+
+/// Microseconds as a number of milliseconds: `150`, `1.5`.
+fn us_in_ms(us: u64) -> String {
+    if us.is_multiple_of(1000) {
+        (us / 1000).to_string()
+    } else {
+        (us as f64 / 1000.0).to_string()
+    }
+}
+
 fn line_name(v: &str) -> Result<String, String> {
     if LINES.iter().any(|&(lo, hi, ..)| format!("{lo}-{hi}") == v) {
         Ok(v.to_string())
@@ -162,6 +216,9 @@ pub fn run(args: Args, how: Invocation) -> i32 {
             "a figure of thousands of runs has no single timeline or trace; \
              `cargo run --example election -- --timeline FILE` draws one election",
         );
+    }
+    if let Err(message) = check_wire_and_disk(&args) {
+        return invalid::<Args>(how, "figure16", &message);
     }
     raftsim::logging::init();
     let sim = args.sim;
@@ -265,10 +322,23 @@ pub fn run(args: Args, how: Invocation) -> i32 {
                 .expect("lock")
                 .update(d, &format!("line {name}"));
         };
-        let mut times = if sim {
+        let times = if sim {
             run_line_simulated(lo, hi, n, parallel, setup, seed, &tick)
         } else {
             run_line(lo, hi, n, parallel, setup, seed, &tick)
+        };
+        let mut times = match times {
+            Ok(times) => times,
+            Err(e) => {
+                eprintln!(
+                    "error: line {name}: {e} (one-way delay {}-{}, storage write {}): \
+                     with this wire and disk the cluster did not settle on a leader",
+                    us_in_ms(setup.delay.0),
+                    us_words(setup.delay.1),
+                    us_words(setup.storage.as_micros() as u64)
+                );
+                return 1;
+            }
         };
         times.sort();
         let capped = times.iter().filter(|&&t| t >= TRIAL_CAP).count();
@@ -406,12 +476,13 @@ fn run_line(
     setup: Setup,
     seed: u64,
     tick: &(dyn Fn() + Sync),
-) -> Vec<Duration> {
+) -> Result<Vec<Duration>, String> {
     let left = Mutex::new(trials);
     let times = Mutex::new(Vec::with_capacity(trials));
+    let failed = Mutex::new(None);
     std::thread::scope(|s| {
         for k in 0..parallel.min(trials) {
-            let (left, times) = (&left, &times);
+            let (left, times, failed) = (&left, &times, &failed);
             s.spawn(move || {
                 let seed = derive_seed(seed, k as u64);
                 let cluster: Cluster<Noop> = Cluster::with_config(5, setup.config(lo, hi, seed));
@@ -424,15 +495,27 @@ fn run_line(
                         }
                         *l -= 1;
                     }
-                    let (leader, t) = trial(&cluster, Duration::from_millis(lo / 2), &mut rng);
-                    cluster.restart(leader);
-                    times.lock().expect("lock").push(t);
-                    tick();
+                    match trial(&cluster, Duration::from_millis(lo / 2), &mut rng) {
+                        Ok((leader, t)) => {
+                            cluster.restart(leader);
+                            times.lock().expect("lock").push(t);
+                            tick();
+                        }
+                        Err(e) => {
+                            // No more trials on any cluster: the line has failed.
+                            *left.lock().expect("lock") = 0;
+                            failed.lock().expect("lock").get_or_insert(e);
+                            return;
+                        }
+                    }
                 }
             });
         }
     });
-    times.into_inner().expect("lock")
+    match failed.into_inner().expect("lock") {
+        Some(e) => Err(e),
+        None => Ok(times.into_inner().expect("lock")),
+    }
 }
 
 /// Runs `trials` leader crashes on the simulated runtime, each on a fresh cluster of its
@@ -446,12 +529,15 @@ fn run_line_simulated(
     setup: Setup,
     seed: u64,
     tick: &(dyn Fn() + Sync),
-) -> Vec<Duration> {
+) -> Result<Vec<Duration>, String> {
     let next = AtomicUsize::new(0);
     let times = Mutex::new(vec![Duration::ZERO; trials]);
+    // The failed trial of the lowest number, so that the error does not depend on
+    // which thread got there first.
+    let failed: Mutex<Option<(usize, String)>> = Mutex::new(None);
     std::thread::scope(|s| {
         for _ in 0..parallel.min(trials) {
-            let (next, times) = (&next, &times);
+            let (next, times, failed) = (&next, &times, &failed);
             s.spawn(move || loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 if k >= trials {
@@ -466,21 +552,38 @@ fn run_line_simulated(
                 // would ever be elected (on threads, scheduling jitter breaks the tie).
                 // What is measured, the election after the crash, is left alone.
                 cluster.fire_election_timeout(rng.gen_range(0..5));
-                let (_, t) = trial(&cluster, Duration::from_millis(lo / 2), &mut rng);
-                times.lock().expect("lock")[k] = t;
-                tick();
+                match trial(&cluster, Duration::from_millis(lo / 2), &mut rng) {
+                    Ok((_, t)) => {
+                        times.lock().expect("lock")[k] = t;
+                        tick();
+                    }
+                    Err(e) => {
+                        let mut failed = failed.lock().expect("lock");
+                        if failed.as_ref().is_none_or(|(j, _)| k < *j) {
+                            *failed = Some((k, format!("trial {}: {e}", k + 1)));
+                        }
+                    }
+                }
             });
         }
     });
-    times.into_inner().expect("lock")
+    match failed.into_inner().expect("lock") {
+        Some((_, e)) => Err(e),
+        None => Ok(times.into_inner().expect("lock")),
+    }
 }
 
 /// The name of the random stream that picks the moment of each crash.
 const CRASH_STREAM: u64 = 0x6372_6173_6800; // "crash"
 
-/// One leader crash; returns the crashed leader and the time without a leader. Works
-/// on either runtime: it waits with `Cluster::sleep` and reads the cluster's clock.
-fn trial(cluster: &Cluster<Noop>, heartbeat: Duration, rng: &mut StdRng) -> (NodeId, Duration) {
+/// One leader crash; returns the crashed leader and the time without a leader, or an
+/// error when no stable leader emerged before it (in `10 * TRIAL_CAP`). Works on
+/// either runtime: it waits with `Cluster::sleep` and reads the cluster's clock.
+fn trial(
+    cluster: &Cluster<Noop>,
+    heartbeat: Duration,
+    rng: &mut StdRng,
+) -> Result<(NodeId, Duration), String> {
     // A stable start: one leader, every node alive and following it. Polled here
     // rather than with `wait_for_leader`, because with short timeouts leadership may
     // move while we wait, and then the wait must start over, not time out.
@@ -499,12 +602,13 @@ fn trial(cluster: &Cluster<Noop>, heartbeat: Duration, rng: &mut StdRng) -> (Nod
                 break l;
             }
         }
-        assert!(
-            cluster.now() - start < 10 * TRIAL_CAP,
-            "no stable leader for {:?}\n{}",
-            cluster.now() - start,
-            cluster.dump(20)
-        );
+        if cluster.now() - start >= 10 * TRIAL_CAP {
+            log::info!("no stable leader:\n{}", cluster.dump(20));
+            return Err(format!(
+                "no stable leader for {} s before the crash",
+                (cluster.now() - start).as_secs()
+            ));
+        }
         cluster.sleep(Duration::from_millis(1));
     };
     // The crash falls at a uniformly random moment of the heartbeat interval.
@@ -524,7 +628,7 @@ fn trial(cluster: &Cluster<Noop>, heartbeat: Duration, rng: &mut StdRng) -> (Nod
         // precision.
         cluster.sleep(Duration::from_millis(1));
     };
-    (leader, downtime)
+    Ok((leader, downtime))
 }
 
 /// When a node first accepted an AppendEntries from a leader other than `old` after

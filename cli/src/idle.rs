@@ -27,7 +27,7 @@ use clap::Parser;
 use raftsim::state_machine::Noop;
 use raftsim::{Cluster, Config};
 
-use crate::common::{refuse, seconds, Invocation, Progress};
+use crate::common::{refuse, wall_seconds, Invocation, Progress};
 
 /// CPU of an idle cluster, throughput and memory from 3 to 51 nodes, peak memory of a
 /// million writes. Measures the threaded runtime's OS threads: run it with --release.
@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(value_enum, default_value = "all")]
     mode: Mode,
     /// Seconds per measurement (default: idle 10, scale 2).
-    #[arg(long, value_name = "S", value_parser = seconds)]
+    #[arg(long, value_name = "S", value_parser = wall_seconds)]
     secs: Option<f64>,
     /// Seed of the clusters' random choices (timers).
     #[arg(long, value_name = "N", default_value = "42")]

@@ -17,7 +17,7 @@ use raftsim::kv::KvStore;
 use raftsim::sim::Workload;
 use raftsim::{Cluster, Config};
 
-use crate::common::{count, seconds, Invocation};
+use crate::common::{count, virtual_seconds, Invocation};
 use clap::Parser;
 
 /// How fast the simulated runtime runs: simulated events per second and virtual
@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = count, default_value = "3")]
     runs: usize,
     /// Virtual seconds per run.
-    #[arg(long, value_name = "S", value_parser = seconds, default_value = "30")]
+    #[arg(long, value_name = "S", value_parser = virtual_seconds, default_value = "30")]
     virtual_secs: f64,
     /// Accepted and changes nothing: simbench measures the simulated runtime.
     #[arg(long, hide = true)]

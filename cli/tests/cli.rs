@@ -138,7 +138,7 @@ fn bench_plots_each_cells_latency_over_time() {
 }
 
 /// A scratch directory holding a copy of examples/scenarios/election.txt.
-fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+fn scratch_script(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("raftsim-cli-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let script = dir.join("election.txt");
@@ -149,7 +149,7 @@ fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
 
 #[test]
 fn run_fails_when_the_output_differs_from_the_recorded_output() {
-    let (dir, script) = scratch("differs");
+    let (dir, script) = scratch_script("differs");
     let text = std::fs::read_to_string(&script).unwrap();
     // A recorded line changed by hand: the run prints something else.
     let changed = text.replacen(
@@ -185,9 +185,192 @@ fn run_fails_when_the_output_differs_from_the_recorded_output() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Runs raftsim and kills it if it has not finished within `secs`: a hang fails the
+/// test instead of stalling it.
+fn raftsim_within(secs: u64, args: &[&str]) -> (i32, String, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raftsim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run raftsim");
+    // Drain both pipes on threads, so a chatty child cannot block on a full pipe.
+    let mut out_pipe = child.stdout.take().unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out_pipe.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err_pipe.read_to_string(&mut s);
+        s
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for raftsim") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("raftsim {args:?} did not finish within {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    (
+        status.code().expect("an exit status"),
+        out.join().unwrap(),
+        err.join().unwrap(),
+    )
+}
+
+/// Asserts exit status 2 with a message as clap prints it (pointing to `--help`)
+/// containing each of `says`, before anything ran.
+fn assert_usage_error(args: &[&str], says: &[&str]) {
+    let (code, out, err) = raftsim_within(30, args);
+    assert_eq!(code, 2, "{args:?}: status {code}\n{out}{err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked:\n{err}");
+    for s in says {
+        assert!(err.contains(s), "{args:?} should say {s:?}:\n{err}");
+    }
+    assert!(
+        err.starts_with("error: ") && err.contains("try '--help'"),
+        "{args:?}: a message as clap prints it:\n{err}"
+    );
+    assert!(out.is_empty(), "{args:?} ran something:\n{out}");
+}
+
+/// A folder of its own for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("raftsim-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn huge_seconds_are_refused_with_the_bound() {
+    assert_usage_error(
+        &["explore", "--seeds", "1..=2", "--virtual-secs", "1e308"],
+        &["--virtual-secs", "86400"],
+    );
+    assert_usage_error(
+        &["simbench", "--virtual-secs", "1e308", "--runs", "1"],
+        &["--virtual-secs", "86400"],
+    );
+    assert_usage_error(
+        &["bench", "--secs", "1e308", "--workloads", "echo"],
+        &["--secs", "3600"],
+    );
+    assert_usage_error(&["idle", "idle", "--secs", "1e308"], &["--secs", "3600"]);
+}
+
+#[test]
+fn explore_nodes_and_virtual_secs_state_their_range() {
+    assert_usage_error(&["explore", "--nodes", "10"], &["--nodes", "1 to 9"]);
+    assert_usage_error(&["explore", "--nodes", "0"], &["--nodes", "1 to 9"]);
+    assert_usage_error(
+        &["explore", "--virtual-secs", "0.5"],
+        &["--virtual-secs", "1 to 86400"],
+    );
+}
+
+#[test]
+fn explore_seed_ranges_at_the_end_of_u64_run_and_huge_ones_are_refused() {
+    let max = u64::MAX.to_string();
+    let one = format!("{max}..={max}");
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "explore",
+            "--seeds",
+            &one,
+            "--virtual-secs",
+            "1",
+            "--jobs",
+            "2",
+        ],
+    );
+    assert!(code == 0 || code == 1, "status {code}\n{out}{err}");
+    assert!(
+        out.ends_with("1 passed, 0 failed\n") || out.ends_with("0 passed, 1 failed\n"),
+        "{out}"
+    );
+    assert!(err.contains("(1 seeds"), "{err}");
+    assert_usage_error(
+        &["explore", "--seeds", &format!("0..={max}")],
+        &["--seeds", "2^48"],
+    );
+}
+
+#[test]
+fn explore_jobs_are_bounded_and_capped_at_the_seeds() {
+    assert_usage_error(&["explore", "--jobs", "100000"], &["--jobs", "1 to 1024"]);
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "explore",
+            "--seeds",
+            "1..=1",
+            "--virtual-secs",
+            "1",
+            "--jobs",
+            "8",
+        ],
+    );
+    assert!(code == 0 || code == 1, "status {code}\n{out}{err}");
+    assert!(err.contains("(1 seeds, 1 thread(s))"), "{err}");
+}
+
+#[test]
+fn explore_refuses_a_json_file_it_cannot_create_before_running() {
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "explore",
+            "--seeds",
+            "1..=1",
+            "--virtual-secs",
+            "1",
+            "--json",
+            "/nonexistent/x.json",
+        ],
+    );
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("--json /nonexistent/x.json"), "{err}");
+    assert!(out.is_empty(), "nothing ran:\n{out}");
+    assert!(!err.contains("exploring"), "nothing ran:\n{err}");
+}
+
+#[test]
+fn explore_one_seed_writes_its_json_line() {
+    let dir = scratch("explore-json");
+    let json = dir.join("one.jsonl");
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "explore",
+            "--seed",
+            "3",
+            "--virtual-secs",
+            "1",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let line = std::fs::read_to_string(&json).expect("the JSON file");
+    assert!(line.starts_with("{\"seed\":3,"), "{line}");
+    assert_eq!(line.lines().count(), 1, "{line}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn run_refuses_to_overwrite_the_script_or_record_what_it_cannot_replay() {
-    let (dir, script) = scratch("refuse");
+    let (dir, script) = scratch_script("refuse");
     let text = std::fs::read_to_string(&script).unwrap();
     let path = script.to_str().unwrap();
     let other = dir
@@ -224,5 +407,119 @@ fn run_refuses_to_overwrite_the_script_or_record_what_it_cannot_replay() {
     // The replay hint of a threaded run keeps --threads.
     let (_, _, err) = raftsim(&["run", path, "--threads"]);
     assert!(err.contains("election.txt --threads --seed 3)"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn explore_refuses_an_out_folder_it_cannot_create_before_running() {
+    let dir = scratch("explore-out");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    for out_dir in [file.to_str().unwrap(), "/dev/null/x"] {
+        let (code, out, err) = raftsim_within(
+            60,
+            &[
+                "explore",
+                "--seed",
+                "1",
+                "--virtual-secs",
+                "3",
+                "--unsafe",
+                "stale_reads",
+                "--out",
+                out_dir,
+            ],
+        );
+        assert_eq!(code, 2, "--out {out_dir}: {out}{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains(&format!("--out {out_dir}")), "{err}");
+        assert!(out.is_empty(), "nothing ran:\n{out}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bench_refuses_snapshot_0_before_running() {
+    assert_usage_error(
+        &[
+            "bench",
+            "--snapshot",
+            "0",
+            "--nodes",
+            "3",
+            "--clients",
+            "1",
+            "--secs",
+            "0.1",
+            "--workloads",
+            "echo,noop",
+        ],
+        &["--snapshot", "1 or more"],
+    );
+}
+
+#[test]
+fn bench_says_when_no_operation_completed() {
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "bench",
+            "--nodes",
+            "3",
+            "--clients",
+            "1",
+            "--per-call",
+            "1000000",
+            "--secs",
+            "0.1",
+            "--workloads",
+            "get",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("no operation completed in the measured time"),
+        "{out}"
+    );
+    assert!(!out.contains("0.000"), "no made-up latencies:\n{out}");
+}
+
+#[test]
+fn figure16_refuses_a_wire_or_disk_slower_than_the_election_timeout() {
+    let dir = scratch("figure16-bounds");
+    let svg = dir.join("f.svg");
+    let svg = svg.to_str().unwrap();
+    let common = ["figure16", "--sim", "--trials", "1", "--lines", "150-300"];
+    let mut args = common.to_vec();
+    args.extend(["--out", svg, "--delay-us", "150000-150000"]);
+    assert_usage_error(&args, &["--delay-us", "150 ms"]);
+    let mut args = common.to_vec();
+    args.extend(["--out", svg, "--storage-us", "99999999999999"]);
+    assert_usage_error(&args, &["--storage-us", "150 ms"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn figure16_without_a_stable_leader_is_an_error_not_a_panic() {
+    let dir = scratch("figure16-noleader");
+    let svg = dir.join("f.svg");
+    let (code, out, err) = raftsim_within(
+        60,
+        &[
+            "figure16",
+            "--sim",
+            "--trials",
+            "1",
+            "--lines",
+            "150-300",
+            "--delay-us",
+            "140000-140000",
+            "--out",
+            svg.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("no stable leader"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
