@@ -255,7 +255,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 fn huge_seconds_are_refused_with_the_bound() {
     assert_usage_error(
         &["explore", "--seeds", "1..=2", "--virtual-secs", "1e308"],
-        &["--virtual-secs", "86400"],
+        &["--virtual-secs", "1 to 600"],
     );
     assert_usage_error(
         &["simbench", "--virtual-secs", "1e308", "--runs", "1"],
@@ -274,7 +274,11 @@ fn explore_nodes_and_virtual_secs_state_their_range() {
     assert_usage_error(&["explore", "--nodes", "0"], &["--nodes", "1 to 9"]);
     assert_usage_error(
         &["explore", "--virtual-secs", "0.5"],
-        &["--virtual-secs", "1 to 86400"],
+        &["--virtual-secs", "1 to 600"],
+    );
+    assert_usage_error(
+        &["explore", "--virtual-secs", "3600"],
+        &["--virtual-secs", "1 to 600"],
     );
 }
 
