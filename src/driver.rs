@@ -350,7 +350,12 @@ impl<S: StateMachine> NodeDriver<S> {
             return None; // nothing changed: no status to publish, nothing to check
         }
         let wrote = ready.writes();
-        if wrote {
+        let write_time = self.config.storage_latency;
+        let waits = wrote && !write_time.is_zero();
+        if waits {
+            // Durable only at finish_ready; a crash before then loses it.
+            self.shared.storage.lock().begin_write(&mut ready);
+        } else if wrote {
             self.shared.storage.lock().persist(&mut ready);
         }
         // The step's events are recorded before anything of it leaves, so the trace
@@ -362,8 +367,6 @@ impl<S: StateMachine> NodeDriver<S> {
             None => std::mem::take(&mut ready.events),
         };
         self.record_events(events);
-        let write_time = self.config.storage_latency;
-        let waits = wrote && !write_time.is_zero();
         if waits && self.config.parallel_disk_writes {
             // Replies wait for the write: a granted vote or an acknowledged entry must
             // be durable first. Every other message leaves now (dissertation §10.2.1):
@@ -398,6 +401,7 @@ impl<S: StateMachine> NodeDriver<S> {
         };
         // The write is durable now: a leader counts its own new entries from here (the
         // runtime then carries out what that decided: `has_ready`).
+        self.shared.storage.lock().finish_write();
         if let Some((index, term)) = ready.persist_to {
             self.core.on_persist_entries(index, term);
         }
@@ -574,6 +578,11 @@ impl<S: StateMachine> NodeDriver<S> {
                 .trace
                 .record(Some(self.id), e.term, Some(e.role), kind);
         }
+    }
+
+    /// A crash during a modelled write: the write is lost (its WriteDone never comes).
+    pub(crate) fn lose_write_in_flight(&self) -> bool {
+        self.shared.storage.lock().lose_write_in_flight()
     }
 
     /// Compacts the log through what the state machine has applied (§7), now. The

@@ -249,7 +249,12 @@ impl<S: StateMachine> World<S> {
     /// Stops a node at once, losing its volatile state (its driver).
     pub(crate) fn crash(&mut self, id: NodeId) -> bool {
         self.network.apply(NetChange::SetAlive(id, false));
-        self.nodes.remove(&id).is_some()
+        let Some(node) = self.nodes.remove(&id) else {
+            return false;
+        };
+        // A modelled write still in flight never reaches the disk.
+        node.driver.lose_write_in_flight();
+        true
     }
 
     /// Changes the links or the network's settings.
