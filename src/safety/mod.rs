@@ -30,7 +30,11 @@
 //! every member has moved past that term.
 //!
 //! The checks only ever under-report: when two nodes' steps race for the checker, one
-//! may miss, never invent, a violation. What is not checked: snapshot *contents* (only
+//! may miss, never invent, a violation. Steps reach the checker when a node finishes
+//! its Ready, which with a modelled fsync is `storage_latency` after the step, on the
+//! simulation too: a commit the checker learns of only after another node's election
+//! win is not checked against that win (Leader Completeness); the break then shows as
+//! State Machine Safety if the new leader commits over the entry. What is not checked: snapshot *contents* (only
 //! their last index and term; the state machine's data is opaque here), and the log a
 //! node held at the instant it won an election when, later in the same batch, it
 //! stepped down and had that part of its log overwritten (the end-of-batch log is all
