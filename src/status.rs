@@ -53,6 +53,27 @@ impl Status {
             learners: Vec::new(),
         }
     }
+
+    /// Whether this node is a live leader that a majority of its voters follow (alive,
+    /// in its term, naming it as leader), judged from every node's status `all`.
+    pub fn followed_by_majority(&self, all: &[Status]) -> bool {
+        if !self.alive || self.role != Role::Leader {
+            return false;
+        }
+        let following = self
+            .members
+            .iter()
+            .filter(|&&m| {
+                all.iter().any(|s| {
+                    s.id == m
+                        && s.alive
+                        && s.term == self.term
+                        && (s.id == self.id || s.leader == Some(self.id))
+                })
+            })
+            .count();
+        following * 2 > self.members.len()
+    }
 }
 
 impl std::fmt::Display for Status {

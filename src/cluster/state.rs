@@ -84,29 +84,12 @@ impl<S: StateMachine + Default> Cluster<S> {
         self.wait_for("a leader followed by a majority", timeout, |st| {
             found = st
                 .iter()
-                .filter(|l| l.alive && l.role == Role::Leader && Self::has_majority(l, st))
+                .filter(|l| l.followed_by_majority(st))
                 .max_by_key(|l| l.term)
                 .map(|l| l.id);
             found.is_some()
         })?;
         Ok(found.expect("set when the wait succeeded"))
-    }
-
-    /// Whether a majority of `leader`'s voters are alive, in its term and follow it.
-    fn has_majority(leader: &Status, st: &[Status]) -> bool {
-        let following = leader
-            .members
-            .iter()
-            .filter(|&&m| {
-                st.iter().any(|s| {
-                    s.id == m
-                        && s.alive
-                        && s.term == leader.term
-                        && (s.id == leader.id || s.leader == Some(leader.id))
-                })
-            })
-            .count();
-        following * 2 > leader.members.len()
     }
 
     /// Runs `f` on node `id`'s state machine, on the node's own thread between two

@@ -16,7 +16,7 @@ use crate::event::{Event, EventKind};
 use crate::kv::{self, KvStore};
 use crate::raft::Persisted;
 use crate::state_machine::StateMachine;
-use crate::types::{NodeId, Role};
+use crate::types::NodeId;
 use crate::Cluster;
 
 use super::parse::{Cmd, Line, Show};
@@ -295,22 +295,7 @@ fn text(e: Error) -> String {
 fn leader(c: &Cluster<KvStore>) -> Option<NodeId> {
     let st = c.statuses();
     st.iter()
-        .filter(|l| l.alive && l.role == Role::Leader)
-        .filter(|l| {
-            let following = l
-                .members
-                .iter()
-                .filter(|&&m| {
-                    st.iter().any(|s| {
-                        s.id == m
-                            && s.alive
-                            && s.term == l.term
-                            && (s.id == l.id || s.leader == Some(l.id))
-                    })
-                })
-                .count();
-            following * 2 > l.members.len()
-        })
+        .filter(|l| l.followed_by_majority(&st))
         .max_by_key(|l| l.term)
         .map(|l| l.id)
 }
