@@ -41,7 +41,7 @@ use raftsim::state_machine::Noop;
 use raftsim::svg::latency::{latency_svg, LatencyPoint, CSS as LATENCY_CSS};
 use raftsim::{Cluster, Config, StateMachine};
 
-use crate::common::{count, refuse, wall_seconds, Invocation, Progress};
+use crate::common::{count, refuse, wall_seconds, Invocation, NoPictures, Progress};
 
 /// Replicated writes per second and their latency, against an echo baseline (the
 /// ceiling of this design) and openraft's published figures. Measures the threaded
@@ -90,12 +90,9 @@ pub struct Args {
     /// Not supported: the benchmark measures the threaded runtime's wall-clock throughput.
     #[arg(long, hide = true)]
     sim: bool,
-    /// Not supported: a measurement draws no timeline.
-    #[arg(long, hide = true, value_name = "FILE")]
-    timeline: Option<String>,
-    /// Not supported: the trace is off while measuring.
-    #[arg(long, hide = true, value_name = "FILE")]
-    trace: Option<String>,
+    /// `--timeline`/`--trace`: refused, with the reason.
+    #[command(flatten)]
+    pictures: NoPictures,
 }
 
 /// What a cell's clients send.
@@ -139,11 +136,11 @@ pub fn run(args: Args, _how: Invocation) -> i32 {
             "the benchmark measures the threaded runtime's wall-clock throughput",
         );
     }
-    if args.timeline.is_some() || args.trace.is_some() {
-        return refuse(
-            "--timeline/--trace",
-            "the benchmark runs with the trace off, so that it measures Raft alone",
-        );
+    if let Some(status) = args
+        .pictures
+        .refuse("the benchmark runs with the trace off, so that it measures Raft alone")
+    {
+        return status;
     }
     let Args {
         clients,

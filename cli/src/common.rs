@@ -32,6 +32,24 @@ pub fn refuse(option: &str, why: &str) -> i32 {
     2
 }
 
+/// `--timeline FILE` and `--trace FILE`, which every example takes, on a measurement
+/// with no single run to picture: parsed (hidden from `--help`) so that they are refused
+/// with the reason rather than rejected as unknown.
+#[derive(clap::Args, Debug)]
+pub struct NoPictures {
+    #[arg(long, hide = true, value_name = "FILE")]
+    timeline: Option<String>,
+    #[arg(long, hide = true, value_name = "FILE")]
+    trace: Option<String>,
+}
+
+impl NoPictures {
+    /// The exit status of refusing them with `why`, if either was given.
+    pub fn refuse(&self, why: &str) -> Option<i32> {
+        (self.timeline.is_some() || self.trace.is_some()).then(|| refuse("--timeline/--trace", why))
+    }
+}
+
 /// A whole number 1 or more.
 pub fn count(v: &str) -> Result<usize, String> {
     match v.trim().parse::<usize>() {

@@ -24,7 +24,7 @@ use clap::Parser;
 use raftsim::check::{history_html, KvModel};
 use raftsim::explore::{explore, Exploration, ExploreOptions, SeedReport, UnsafeSwitch};
 
-use crate::common::{count, virtual_seconds, Invocation, Progress};
+use crate::common::{count, virtual_seconds, Invocation, NoPictures, Progress};
 
 /// Runs random fault schedules on the simulated runtime and checks each: the five
 /// safety properties, linearizability, exactly-once and liveness. The last line is
@@ -63,12 +63,9 @@ pub struct Args {
     /// Accepted and changes nothing: the explorer always runs on the simulated runtime.
     #[arg(long, hide = true)]
     sim: bool,
-    /// Not supported: a campaign has no single timeline.
-    #[arg(long, hide = true, value_name = "FILE")]
-    timeline: Option<String>,
-    /// Not supported: a campaign has no single trace.
-    #[arg(long, hide = true, value_name = "FILE")]
-    trace: Option<String>,
+    /// `--timeline`/`--trace`: refused, with the reason.
+    #[command(flatten)]
+    pictures: NoPictures,
 }
 
 /// The parsed options, ready to run.
@@ -212,12 +209,11 @@ fn replay_command(report: &SeedReport, args: &Run) -> String {
 pub fn run(args: Args, how: Invocation) -> i32 {
     // Timeouts of harness waits are expected under faults: quiet unless RUST_LOG says.
     raftsim::logging::init_with_default("error");
-    if args.timeline.is_some() || args.trace.is_some() {
-        return crate::common::refuse(
-            "--timeline/--trace",
-            "a failing seed's timeline and history are written to --out; \
+    if let Some(status) = args.pictures.refuse(
+        "a failing seed's timeline and history are written to --out; \
              `--seed N` replays one seed and says where",
-        );
+    ) {
+        return status;
     }
     let args = match Run::new(args, how) {
         Ok(a) => a,

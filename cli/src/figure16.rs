@@ -62,7 +62,7 @@ use raftsim::{Cluster, Config, EventKind, NetConfig, NodeId, Role, Runtime};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::common::{count, invalid, range, refuse, Invocation, Progress};
+use crate::common::{count, invalid, range, Invocation, NoPictures, Progress};
 
 /// The paper's Figure 16: time without a leader after the leader crashes, for ten
 /// election timeout ranges, as CDFs (an SVG and the raw times as CSV).
@@ -102,12 +102,9 @@ pub struct Args {
     /// Seed; with the line and the trial's number it seeds each trial.
     #[arg(long, value_name = "N", default_value = "1")]
     seed: u64,
-    /// Not supported: a figure of thousands of runs has no single timeline.
-    #[arg(long, hide = true, value_name = "FILE")]
-    timeline: Option<String>,
-    /// Not supported: a figure of thousands of runs has no single trace.
-    #[arg(long, hide = true, value_name = "FILE")]
-    trace: Option<String>,
+    /// `--timeline`/`--trace`: refused, with the reason.
+    #[command(flatten)]
+    pictures: NoPictures,
 }
 
 /// A line of the figure: election timeout range in ms, default trials, the paper's
@@ -210,12 +207,11 @@ fn line_name(v: &str) -> Result<String, String> {
 
 /// Draws the figure; returns the exit status.
 pub fn run(args: Args, how: Invocation) -> i32 {
-    if args.timeline.is_some() || args.trace.is_some() {
-        return refuse(
-            "--timeline/--trace",
-            "a figure of thousands of runs has no single timeline or trace; \
+    if let Some(status) = args.pictures.refuse(
+        "a figure of thousands of runs has no single timeline or trace; \
              `cargo run --example election -- --timeline FILE` draws one election",
-        );
+    ) {
+        return status;
     }
     if let Err(message) = check_wire_and_disk(&args) {
         return invalid::<Args>(how, "figure16", &message);

@@ -27,7 +27,7 @@ use clap::Parser;
 use raftsim::state_machine::Noop;
 use raftsim::{Cluster, Config};
 
-use crate::common::{refuse, wall_seconds, Invocation, Progress};
+use crate::common::{refuse, wall_seconds, Invocation, NoPictures, Progress};
 
 /// CPU of an idle cluster, throughput and memory from 3 to 51 nodes, peak memory of a
 /// million writes. Measures the threaded runtime's OS threads: run it with --release.
@@ -46,12 +46,9 @@ pub struct Args {
     /// Not supported: it measures the OS threads' CPU time and the process's memory.
     #[arg(long, hide = true)]
     sim: bool,
-    /// Not supported: a measurement draws no timeline.
-    #[arg(long, hide = true, value_name = "FILE")]
-    timeline: Option<String>,
-    /// Not supported: a measurement writes no trace.
-    #[arg(long, hide = true, value_name = "FILE")]
-    trace: Option<String>,
+    /// `--timeline`/`--trace`: refused, with the reason.
+    #[command(flatten)]
+    pictures: NoPictures,
     /// How this program runs itself for one measurement (see `spawn`); not for users.
     #[arg(long, hide = true, num_args = 1.., allow_hyphen_values = true)]
     child: Option<Vec<String>>,
@@ -82,11 +79,11 @@ pub fn run(args: Args, how: Invocation) -> i32 {
             "idle measures the OS threads' CPU time and the process's memory",
         );
     }
-    if args.timeline.is_some() || args.trace.is_some() {
-        return refuse(
-            "--timeline/--trace",
-            "idle is a measurement; it draws no pictures",
-        );
+    if let Some(status) = args
+        .pictures
+        .refuse("idle is a measurement; it draws no pictures")
+    {
+        return status;
     }
     println!(
         "seed {} (threaded runtime: thread timing varies, so runs differ)",

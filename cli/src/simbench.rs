@@ -17,7 +17,7 @@ use raftsim::kv::KvStore;
 use raftsim::sim::Workload;
 use raftsim::{Cluster, Config};
 
-use crate::common::{count, virtual_seconds, Invocation};
+use crate::common::{count, virtual_seconds, Invocation, NoPictures};
 use clap::Parser;
 
 /// How fast the simulated runtime runs: simulated events per second and virtual
@@ -37,12 +37,9 @@ pub struct Args {
     /// Not supported: run k of each figure uses seed k, so that the medians compare.
     #[arg(long, hide = true, value_name = "N")]
     seed: Option<u64>,
-    /// Not supported: a measurement draws no timeline.
-    #[arg(long, hide = true, value_name = "FILE")]
-    timeline: Option<String>,
-    /// Not supported: a measurement writes no trace.
-    #[arg(long, hide = true, value_name = "FILE")]
-    trace: Option<String>,
+    /// `--timeline`/`--trace`: refused, with the reason.
+    #[command(flatten)]
+    pictures: NoPictures,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -77,8 +74,8 @@ pub fn run(args: Args, _how: Invocation) -> i32 {
             "run k of each figure uses seed k (1..=--runs), so that the medians compare",
         );
     }
-    if args.timeline.is_some() || args.trace.is_some() {
-        return crate::common::refuse("--timeline/--trace", "simbench is a measurement");
+    if let Some(status) = args.pictures.refuse("simbench is a measurement") {
+        return status;
     }
     let (runs, secs) = (args.runs, args.virtual_secs);
     let span = Duration::from_secs_f64(secs);
